@@ -1,0 +1,133 @@
+"""The workspace database: round trips, atomic replacement, deletion, two processes at once."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+
+import pandas as pd
+import pytest
+
+from forecast.ingest import IngestOptions, ingest_files
+from tests.conftest import NOW, message_times, naive_local_text
+from webcare.workspace import Workspace, WorkspaceError
+
+
+@pytest.fixture
+def ingested(tmp_export):
+    times = message_times("2025-10-10", 21, per_hour=2)
+    frame = pd.DataFrame({
+        "created_at": naive_local_text(times),
+        "channel": ["whatsapp", "x"] * (len(times) // 2),
+        "message_id": [f"id{i}" for i in range(len(times))],
+        "case_id": [f"c{i // 3}" for i in range(len(times))],
+        "handle_time_seconds": 120,
+        "label": "question",
+        "text": "persoonlijke tekst",
+    })
+    return ingest_files([tmp_export(frame)], IngestOptions(now=NOW))
+
+
+def test_round_trip_keeps_zone_intervals_and_details(tmp_path, ingested):
+    ws = Workspace(tmp_path / "ws.duckdb")
+    info = ws.save_dataset("team a", ingested)
+    assert info.tz == "Europe/Amsterdam" and info.freq == "1h"
+    assert info.volume == int(ingested.history["y"].sum()) == info.messages
+    history = ws.load_history("team a")
+    pd.testing.assert_frame_equal(history, ingested.history.reset_index(drop=True))
+    assert (history["ds"].dt.strftime("%Y-%m-%d") == "2025-10-26").sum() == 2 * 25
+    messages = ws.load_messages("team a")
+    assert len(messages) == len(ingested.messages)
+    assert set(messages.columns) == {"ts", "channel", "message_id", "case_id", "handle_time_seconds", "label"}
+    assert messages["handle_time_seconds"].eq(120).all()
+    assert info.report["files"][0]["ignored_columns"] == ["text"]
+
+
+def test_replacing_a_dataset_that_fails_midway_keeps_the_old_version(tmp_path, ingested, monkeypatch):
+    ws = Workspace(tmp_path / "ws.duckdb")
+    ws.save_dataset("team", ingested)
+    before = ws.load_history("team")
+    newer = ingested
+    newer.history = newer.history.assign(y=newer.history["y"] * 2)
+
+    original_execute = __import__("duckdb").DuckDBPyConnection.execute
+
+    class Boom(RuntimeError):
+        pass
+
+    def failing_execute(self, query, *args, **kwargs):
+        if query.startswith("INSERT INTO messages"):
+            raise Boom("disk full")
+        return original_execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr("duckdb.DuckDBPyConnection.execute", failing_execute)
+    with pytest.raises(Boom):
+        ws.save_dataset("team", newer)
+    monkeypatch.undo()
+    after = ws.load_history("team")
+    pd.testing.assert_frame_equal(before, after)
+    assert len(ws.load_messages("team")) == len(ingested.messages)
+
+
+def test_replacing_a_dataset_replaces_it_whole(tmp_path, ingested):
+    ws = Workspace(tmp_path / "ws.duckdb")
+    ws.save_dataset("team", ingested)
+    ingested.history = ingested.history.iloc[:100]
+    ws.save_dataset("team", ingested)
+    assert len(ws.load_history("team")) == 100
+    assert [d.name for d in ws.list_datasets()] == ["team"]
+
+
+def test_delete_removes_history_and_messages(tmp_path, ingested):
+    ws = Workspace(tmp_path / "ws.duckdb")
+    ws.save_dataset("gone", ingested)
+    ws.save_dataset("kept", ingested)
+    ws.delete_dataset("gone")
+    assert [d.name for d in ws.list_datasets()] == ["kept"]
+    with pytest.raises(WorkspaceError, match="no dataset named 'gone'"):
+        ws.load_messages("gone")
+    import duckdb
+
+    con = duckdb.connect(str(ws.path), read_only=True)
+    assert con.execute("SELECT count(*) FROM messages WHERE dataset = 'gone'").fetchone()[0] == 0
+    con.close()
+
+
+def test_bad_names_are_refused(tmp_path, ingested):
+    with pytest.raises(WorkspaceError, match="invalid dataset name"):
+        Workspace(tmp_path / "ws.duckdb").save_dataset("../../etc; drop", ingested)
+
+
+def _writer(path: str, name: str, history: pd.DataFrame, messages, report, rounds: int, queue) -> None:
+    from forecast.ingest import IngestResult
+
+    try:
+        ws = Workspace(path)
+        for i in range(rounds):
+            ws.save_dataset(f"{name}{i % 2}", IngestResult(history, messages, report))
+            ws.list_datasets()
+        queue.put("ok")
+    except Exception as exc:  # reported to the parent, which fails the test
+        queue.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_two_processes_share_one_workspace(tmp_path, ingested):
+    path = str(tmp_path / "shared.duckdb")
+    Workspace(path).list_datasets()
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    workers = [
+        ctx.Process(target=_writer, args=(path, name, ingested.history, ingested.messages, ingested.report, 6, queue))
+        for name in ("app", "cli")
+    ]
+    for w in workers:
+        w.start()
+    # the parent reads while the two write
+    reader = Workspace(path)
+    for _ in range(5):
+        reader.list_datasets()
+    for w in workers:
+        w.join(timeout=120)
+    results = [queue.get(timeout=5) for _ in workers]
+    assert results == ["ok", "ok"]
+    names = sorted(d.name for d in Workspace(path).list_datasets())
+    assert names == ["app0", "app1", "cli0", "cli1"]

@@ -1,0 +1,299 @@
+"""The workspace: one embedded DuckDB file holding datasets (and later forecasts, plans, scenarios).
+
+The command line and the app read and write only through this module. DuckDB lets one process
+write a database file at a time, so every operation opens the file briefly, does its work in one
+transaction and closes it again; a process that finds the file locked waits and retries. That is
+how the app and a CLI run share one workspace.
+
+Writing a dataset under an existing name replaces it in one transaction: a failed or interrupted
+write leaves the previous version intact. Timestamps are stored as naive UTC; each dataset
+remembers its time zone and interval.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pandas as pd
+
+from forecast.ingest import IngestResult
+
+SCHEMA_VERSION = 1
+REPO_ROOT = Path(__file__).resolve().parents[1]
+_NAME = re.compile(r"^[\w][\w .\-]{0,99}$")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS datasets (
+    name VARCHAR PRIMARY KEY,
+    tz VARCHAR NOT NULL,
+    freq VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    channels VARCHAR NOT NULL,
+    start_utc TIMESTAMP,
+    end_utc TIMESTAMP,
+    intervals BIGINT NOT NULL,
+    volume BIGINT NOT NULL,
+    messages BIGINT NOT NULL,
+    report VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS history (
+    dataset VARCHAR NOT NULL,
+    channel VARCHAR NOT NULL,
+    ds_utc TIMESTAMP NOT NULL,
+    y BIGINT
+);
+CREATE TABLE IF NOT EXISTS messages (
+    dataset VARCHAR NOT NULL,
+    ts_utc TIMESTAMP NOT NULL,
+    channel VARCHAR NOT NULL,
+    message_id VARCHAR,
+    case_id VARCHAR,
+    handle_time_seconds DOUBLE,
+    label VARCHAR
+);
+"""
+
+
+class WorkspaceError(RuntimeError):
+    """The workspace cannot do what was asked (unknown dataset, bad name, busy for too long)."""
+
+
+def default_path() -> Path:
+    """``$WEBCARE_WORKSPACE`` or ``data/workspace.duckdb`` in the project folder."""
+    env = os.environ.get("WEBCARE_WORKSPACE")
+    return Path(env) if env else REPO_ROOT / "data" / "workspace.duckdb"
+
+
+def check_name(name: str) -> str:
+    """Dataset names: letters, digits, space, '.', '-', '_'; at most 100 characters."""
+    if not isinstance(name, str) or not _NAME.match(name.strip()):
+        raise WorkspaceError(
+            f"invalid dataset name {name!r}: use letters, digits, spaces, '.', '-' or '_' (at most 100 characters)"
+        )
+    return name.strip()
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    tz: str
+    freq: str
+    created_at: pd.Timestamp
+    channels: list[str]
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    intervals: int
+    volume: int
+    messages: int
+    report: dict
+
+
+def _naive_utc(values: pd.Series) -> pd.Series:
+    return pd.Series(pd.DatetimeIndex(values).tz_convert("UTC").tz_localize(None).as_unit("us"), index=values.index)
+
+
+def _local(values: pd.Series, tz: str) -> pd.Series:
+    return pd.Series(pd.DatetimeIndex(values).as_unit("ns").tz_localize("UTC").tz_convert(tz), index=values.index)
+
+
+class Workspace:
+    """A workspace database file; cheap to create, holds no open connection."""
+
+    def __init__(self, path: str | Path | None = None, *, lock_timeout_seconds: float = 60.0):
+        self.path = Path(path) if path is not None else default_path()
+        self.lock_timeout_seconds = lock_timeout_seconds
+        self._initialised = False
+
+    # -- connections -------------------------------------------------------------------------
+
+    @contextmanager
+    def _connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not self._initialised:
+            self._initialise()
+        con = self._open(read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_timeout_seconds
+        delay = 0.02
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    if "lock" in str(exc).lower():
+                        raise WorkspaceError(
+                            f"the workspace {self.path} stayed busy for {self.lock_timeout_seconds:g} s "
+                            "(another program is writing to it); try again"
+                        ) from None
+                    raise
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 1.6, 0.5)
+
+    def _initialise(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = self._open(read_only=False)
+        try:
+            con.execute(_SCHEMA)
+            con.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING", [str(SCHEMA_VERSION)]
+            )
+        finally:
+            con.close()
+        self._initialised = True
+
+    # -- datasets ------------------------------------------------------------------------------
+
+    def save_dataset(self, name: str, result: IngestResult) -> DatasetInfo:
+        """Store an ingested history (and its message details) under ``name``, replacing any
+        earlier version in one transaction."""
+        name = check_name(name)
+        history = result.history
+        report = result.report
+        hist = pd.DataFrame({
+            "dataset": name,
+            "channel": history["channel"].astype(str).to_numpy(),
+            "ds_utc": _naive_utc(history["ds"]).to_numpy(),
+            "y": history["y"].astype("Int64"),
+        })
+        msgs = None
+        if result.messages is not None:
+            m = result.messages
+            msgs = pd.DataFrame({
+                "dataset": name,
+                "ts_utc": _naive_utc(m["ts"]).to_numpy(),
+                "channel": m["channel"].astype(str).to_numpy(),
+                "message_id": m["message_id"].astype("string").array,
+                "case_id": m["case_id"].astype("string").array,
+                "handle_time_seconds": m["handle_time_seconds"].astype(float).to_numpy(),
+                "label": m["label"].astype("string").array,
+            })
+        channels = sorted(history["channel"].unique().tolist())
+        volume = int(history["y"].sum(skipna=True))
+        row = [
+            name,
+            report.tz,
+            report.freq,
+            pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime(),
+            json.dumps(channels),
+            history["ds"].min().tz_convert("UTC").tz_localize(None).to_pydatetime() if len(history) else None,
+            history["ds"].max().tz_convert("UTC").tz_localize(None).to_pydatetime() if len(history) else None,
+            len(history),
+            volume,
+            0 if msgs is None else len(msgs),
+            json.dumps(report.to_dict()),
+        ]
+        with self._connect() as con:
+            con.begin()
+            try:
+                self._delete(con, name)
+                con.register("hist_frame", hist)
+                con.execute("INSERT INTO history SELECT dataset, channel, ds_utc, y FROM hist_frame")
+                con.unregister("hist_frame")
+                if msgs is not None:
+                    con.register("msg_frame", msgs)
+                    con.execute(
+                        "INSERT INTO messages SELECT dataset, ts_utc, channel, message_id, case_id, "
+                        "handle_time_seconds, label FROM msg_frame"
+                    )
+                    con.unregister("msg_frame")
+                con.execute("INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+        return self.dataset_info(name)
+
+    @staticmethod
+    def _delete(con: duckdb.DuckDBPyConnection, name: str) -> None:
+        for table in ("history", "messages"):
+            con.execute(f"DELETE FROM {table} WHERE dataset = ?", [name])
+        con.execute("DELETE FROM datasets WHERE name = ?", [name])
+
+    def delete_dataset(self, name: str) -> None:
+        """Delete a dataset and everything kept of it (history and message details)."""
+        self.dataset_info(name)
+        with self._connect() as con:
+            con.begin()
+            try:
+                self._delete(con, name)
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+        with self._connect() as con:
+            con.execute("CHECKPOINT")
+
+    def list_datasets(self) -> list[DatasetInfo]:
+        with self._connect(read_only=True) as con:
+            rows = con.execute("SELECT * FROM datasets ORDER BY name").fetchall()
+            columns = [d[0] for d in con.description]
+        return [self._info(dict(zip(columns, r))) for r in rows]
+
+    def dataset_info(self, name: str) -> DatasetInfo:
+        with self._connect(read_only=True) as con:
+            cur = con.execute("SELECT * FROM datasets WHERE name = ?", [name])
+            row = cur.fetchone()
+            columns = [d[0] for d in cur.description]
+        if row is None:
+            known = ", ".join(d.name for d in self.list_datasets()) or "none yet"
+            raise WorkspaceError(f"no dataset named {name!r} in {self.path} (datasets: {known})")
+        return self._info(dict(zip(columns, row)))
+
+    @staticmethod
+    def _info(row: dict) -> DatasetInfo:
+        tz = row["tz"]
+
+        def local(value):
+            return None if value is None else pd.Timestamp(value).tz_localize("UTC").tz_convert(tz)
+
+        return DatasetInfo(
+            name=row["name"],
+            tz=tz,
+            freq=row["freq"],
+            created_at=pd.Timestamp(row["created_at"]).tz_localize("UTC"),
+            channels=json.loads(row["channels"]),
+            start=local(row["start_utc"]),
+            end=local(row["end_utc"]),
+            intervals=int(row["intervals"]),
+            volume=int(row["volume"]),
+            messages=int(row["messages"]),
+            report=json.loads(row["report"]),
+        )
+
+    def load_history(self, name: str, tz: str | None = None) -> pd.DataFrame:
+        """The canonical history of a dataset (channel, ds in its zone or ``tz``, y)."""
+        info = self.dataset_info(name)
+        with self._connect(read_only=True) as con:
+            frame = con.execute(
+                "SELECT channel, ds_utc, y FROM history WHERE dataset = ? ORDER BY channel, ds_utc", [name]
+            ).df()
+        return pd.DataFrame({
+            "channel": frame["channel"].astype(str),
+            "ds": _local(frame["ds_utc"], tz or info.tz),
+            "y": frame["y"].astype("Int64"),
+        })
+
+    def load_messages(self, name: str, tz: str | None = None) -> pd.DataFrame:
+        """Message-level details kept for a dataset (no text or personal data)."""
+        info = self.dataset_info(name)
+        with self._connect(read_only=True) as con:
+            frame = con.execute(
+                "SELECT ts_utc, channel, message_id, case_id, handle_time_seconds, label FROM messages "
+                "WHERE dataset = ? ORDER BY ts_utc", [name]
+            ).df()
+        frame.insert(0, "ts", _local(frame.pop("ts_utc"), tz or info.tz))
+        return frame
