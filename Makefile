@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test bench clean sample
+.PHONY: setup run demo test bench clean sample
 
 setup: $(STAMP)
 
@@ -14,7 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The app on the bundled sample, on http://localhost:8501 (Ctrl+C stops it).
 run: $(STAMP)
+	$(BIN)/streamlit run app.py --server.address localhost --server.headless true
+
+# The command-line end-to-end job on the bundled sample.
+demo: $(STAMP)
 	$(BIN)/webcare demo
 
 test: $(STAMP)

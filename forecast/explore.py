@@ -209,6 +209,42 @@ def format_summary(s: HistorySummary, max_rows: int = 10) -> str:
     return "\n".join(lines)
 
 
+def hour_weekday_profile(history: pd.DataFrame) -> pd.DataFrame:
+    """Mean messages per local hour for each weekday (all channels), over complete days.
+
+    Columns: weekday (0 = Monday), weekday_name, hour (0-23), per_day. On the 25-hour day both
+    02:00 hours count for 02:00; the missing hour of the 23-hour day simply has one day fewer.
+    """
+    days = daily_totals(history)
+    frame = history.assign(date=history["ds"].dt.tz_localize(None).dt.normalize())
+    frame = frame[frame["date"].isin(days.index)]
+    frame = frame.assign(weekday=frame["ds"].dt.day_of_week, hour=frame["ds"].dt.hour, y=frame["y"].astype(float))
+    volume = frame.groupby(["weekday", "hour"])["y"].sum()
+    n_days = pd.Series(days.index.day_of_week).value_counts()
+    grid = pd.MultiIndex.from_product([range(7), range(24)], names=["weekday", "hour"])
+    out = volume.reindex(grid, fill_value=0.0).reset_index(name="volume")
+    out["per_day"] = out["volume"] / out["weekday"].map(n_days).fillna(np.inf).to_numpy()
+    out["weekday_name"] = [WEEKDAYS[d] for d in out["weekday"]]
+    return out[["weekday", "weekday_name", "hour", "per_day"]]
+
+
+def channel_mix(history: pd.DataFrame) -> pd.DataFrame:
+    """Volume and share per channel per ISO week (weeks start on Monday), complete weeks only.
+
+    Columns: week_start (local date of the Monday), iso_week ('2025-W07'), channel, volume, share.
+    """
+    frame = history.dropna(subset=["y"]).assign(date=history["ds"].dt.tz_localize(None).dt.normalize())
+    frame["week_start"] = frame["date"] - pd.to_timedelta(frame["date"].dt.day_of_week, unit="D")
+    weekly = frame.groupby(["week_start", "channel"])["y"].sum().astype(float).reset_index(name="volume")
+    days_seen = frame.groupby("week_start")["date"].nunique()
+    complete = days_seen[days_seen == 7].index
+    weekly = weekly[weekly["week_start"].isin(complete)].copy()
+    weekly["share"] = weekly["volume"] / weekly.groupby("week_start")["volume"].transform("sum")
+    iso = weekly["week_start"].dt.isocalendar()
+    weekly["iso_week"] = iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
+    return weekly[["week_start", "iso_week", "channel", "volume", "share"]].reset_index(drop=True)
+
+
 def format_freq(freq: pd.Timedelta) -> str:
     minutes = int(freq.total_seconds() // 60)
     return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}min"

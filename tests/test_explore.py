@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from forecast.explore import daily_totals, format_summary, summarize
+from forecast.explore import channel_mix, daily_totals, format_summary, hour_weekday_profile, summarize
 
 TZ = "Europe/Amsterdam"
 
@@ -50,3 +50,18 @@ def test_gaps_are_listed_and_days_with_gaps_left_out():
     text = format_summary(s)
     assert "Gaps (missing, not zero): 1, 48 intervals" in text
     assert "2025-10-15" in text
+
+
+def test_hour_weekday_profile_and_channel_mix():
+    history = synthetic_history()
+    grid = hour_weekday_profile(history)
+    assert len(grid) == 7 * 24
+    monday_17 = grid[(grid["weekday"] == 0) & (grid["hour"] == 17)]["per_day"].item()
+    tuesday_17 = grid[(grid["weekday"] == 1) & (grid["hour"] == 17)]["per_day"].item()
+    assert monday_17 == 60 and tuesday_17 == 30
+    two = pd.concat([history, history.assign(channel="whatsapp", y=history["y"] * 3)])
+    mix = channel_mix(two)
+    assert set(mix["channel"]) == {"x", "whatsapp"}
+    assert np.allclose(mix[mix["channel"] == "whatsapp"]["share"], 0.75)
+    assert mix["iso_week"].iloc[0] == "2025-W36" and (mix["week_start"].dt.day_of_week == 0).all()
+    assert mix["week_start"].nunique() == 10  # 70 days from Monday 1 September: 10 whole weeks

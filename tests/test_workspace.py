@@ -131,3 +131,19 @@ def test_two_processes_share_one_workspace(tmp_path, ingested):
     assert results == ["ok", "ok"]
     names = sorted(d.name for d in Workspace(path).list_datasets())
     assert names == ["app0", "app1", "cli0", "cli1"]
+
+
+def test_excluded_days_are_kept_per_dataset_and_go_with_it(tmp_path, ingested):
+    ws = Workspace(tmp_path / "ws.duckdb")
+    ws.save_dataset("team", ingested)
+    days = {pd.Timestamp("2025-10-15"): "outage", pd.Timestamp("2025-10-20"): "viral complaint"}
+    ws.set_excluded_days("team", days)
+    assert ws.excluded_days("team") == days
+    ws.set_excluded_days("team", {pd.Timestamp("2025-10-20"): "viral complaint"})
+    assert list(ws.excluded_days("team")) == [pd.Timestamp("2025-10-20")]
+    ws.save_dataset("team", ingested)  # a new upload keeps the analyst's choices
+    assert len(ws.excluded_days("team")) == 1
+    ws.delete_dataset("team")
+    assert ws.excluded_days("team") == {}
+    with pytest.raises(WorkspaceError):
+        ws.set_excluded_days("team", days)

@@ -21,11 +21,10 @@ from forecast.ingest import (
     write_text_atomic,
 )
 from webcare.units import format_duration, parse_duration
+from webcare.datasets import SAMPLE_DATASET, dataset_name_for, ingest_sample
 from webcare.workspace import REPO_ROOT, Workspace, WorkspaceError
 
 EXIT_INPUT = 2
-SAMPLE_DIR = REPO_ROOT / "data" / "sample"
-SAMPLE_FILE = SAMPLE_DIR / "inbox_messages.parquet"
 
 
 class UsageError(ValueError):
@@ -122,7 +121,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         history_to_csv(result.history, args.out)
     name = None
     if not args.no_save:
-        name = args.dataset or _stem(args.files[0])
+        name = args.dataset or dataset_name_for(args.files[0].name)
         Workspace(args.workspace).save_dataset(name, result)
     if args.report_json:
         write_text_atomic(args.report_json, json.dumps(result.report.to_dict(), indent=2))
@@ -136,13 +135,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"saved as dataset '{name}' in {Workspace(args.workspace).path}")
     print(f"took {time.perf_counter() - started:.1f} s")
     return 0
-
-
-def _stem(path: Path) -> str:
-    name = path.name
-    for suffix in reversed(path.suffixes):
-        name = name[: -len(suffix)] if name.endswith(suffix) else name
-    return name or path.name
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -195,13 +187,11 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from forecast.explore import format_summary, summarize
 
-    if not SAMPLE_FILE.exists():
-        raise UsageError(f"the bundled sample {SAMPLE_FILE} is missing: run `make sample` to generate it")
     started = time.perf_counter()
-    result = ingest_files([SAMPLE_FILE], IngestOptions(tz=args.tz))
+    result = ingest_sample(args.tz)
     out = args.out if args.out.is_absolute() else REPO_ROOT / args.out
     history_to_csv(result.history, out)
-    Workspace(args.workspace).save_dataset("sample", result)
+    Workspace(args.workspace).save_dataset(SAMPLE_DATASET, result)
     print("== Ingestion of the bundled sample (webcare ingest) ==")
     for line in result.report.lines():
         print(line)

@@ -52,6 +52,11 @@ CREATE TABLE IF NOT EXISTS history (
     ds_utc TIMESTAMP NOT NULL,
     y BIGINT
 );
+CREATE TABLE IF NOT EXISTS excluded_days (
+    dataset VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    reason VARCHAR
+);
 CREATE TABLE IF NOT EXISTS messages (
     dataset VARCHAR NOT NULL,
     ts_utc TIMESTAMP NOT NULL,
@@ -224,12 +229,13 @@ class Workspace:
         con.execute("DELETE FROM datasets WHERE name = ?", [name])
 
     def delete_dataset(self, name: str) -> None:
-        """Delete a dataset and everything kept of it (history and message details)."""
+        """Delete a dataset and everything kept of it (history, message details, exclusions)."""
         self.dataset_info(name)
         with self._connect() as con:
             con.begin()
             try:
                 self._delete(con, name)
+                con.execute("DELETE FROM excluded_days WHERE dataset = ?", [name])
                 con.commit()
             except BaseException:
                 con.rollback()
@@ -297,3 +303,27 @@ class Workspace:
             ).df()
         frame.insert(0, "ts", _local(frame.pop("ts_utc"), tz or info.tz))
         return frame
+
+    # -- days excluded from training (spikes the analyst chose to leave out) -------------------
+
+    def set_excluded_days(self, name: str, days: dict[pd.Timestamp, str]) -> None:
+        """Replace the set of local dates of a dataset that forecasts must not learn from
+        (a viral complaint, an outage), each with a short reason."""
+        self.dataset_info(name)
+        rows = [(name, pd.Timestamp(day).date(), reason) for day, reason in sorted(days.items())]
+        with self._connect() as con:
+            con.begin()
+            try:
+                con.execute("DELETE FROM excluded_days WHERE dataset = ?", [name])
+                if rows:
+                    con.executemany("INSERT INTO excluded_days VALUES (?, ?, ?)", rows)
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+
+    def excluded_days(self, name: str) -> dict[pd.Timestamp, str]:
+        """The local dates excluded from training, with their reasons."""
+        with self._connect(read_only=True) as con:
+            rows = con.execute("SELECT day, reason FROM excluded_days WHERE dataset = ? ORDER BY day", [name]).fetchall()
+        return {pd.Timestamp(day): reason for day, reason in rows}
