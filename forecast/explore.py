@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from forecast.ingest import missing_runs
+
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -133,12 +135,8 @@ def summarize(history: pd.DataFrame) -> HistorySummary:
 
     gap_rows = []
     for channel, part in history.groupby("channel"):
-        missing = part["y"].isna().to_numpy()
-        if missing.any():
-            edges = np.flatnonzero(np.diff(np.concatenate(([0], missing.astype(np.int8), [0]))))
-            ds = part["ds"].to_numpy()
-            for a, b in zip(edges[::2], edges[1::2]):
-                gap_rows.append({"channel": channel, "start": part["ds"].iloc[a], "end": part["ds"].iloc[b - 1], "intervals": int(b - a)})
+        for a, b in missing_runs(part["y"].isna().to_numpy()):
+            gap_rows.append({"channel": channel, "start": part["ds"].iloc[a], "end": part["ds"].iloc[b - 1], "intervals": b - a})
     gaps = pd.DataFrame(gap_rows, columns=["channel", "start", "end", "intervals"])
 
     return HistorySummary(

@@ -1252,6 +1252,12 @@ def _has_duplicates(values: pd.Series) -> bool:
     return pc.count_distinct(pa.array(values.astype("string[pyarrow]"))).as_py() < len(values)
 
 
+def missing_runs(missing: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) index pairs of the runs of True in a boolean array (stop exclusive)."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], np.asarray(missing, dtype=np.int8), [0]))))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
 def _complete_grid(kept: pd.DataFrame, tz: str, freq_ns: int) -> tuple[pd.DataFrame, list[Gap]]:
     parts = []
     gaps: list[Gap] = []
@@ -1259,18 +1265,15 @@ def _complete_grid(kept: pd.DataFrame, tz: str, freq_ns: int) -> tuple[pd.DataFr
         lo, hi = int(part["ds"].min()), int(part["ds"].max())
         grid = np.arange(lo, hi + freq_ns, freq_ns, dtype=np.int64)
         y = pd.Series(part["y"].to_numpy(), index=part["ds"].to_numpy()).reindex(grid)
-        missing = y.isna().to_numpy()
-        if missing.any():
-            edges = np.flatnonzero(np.diff(np.concatenate(([0], missing.astype(np.int8), [0]))))
-            for start, stop in zip(edges[::2], edges[1::2]):
-                gaps.append(
-                    Gap(
-                        channel,
-                        pd.Timestamp(int(grid[start]), tz="UTC").tz_convert(tz),
-                        pd.Timestamp(int(grid[stop - 1]), tz="UTC").tz_convert(tz),
-                        int(stop - start),
-                    )
+        for start, stop in missing_runs(y.isna().to_numpy()):
+            gaps.append(
+                Gap(
+                    channel,
+                    pd.Timestamp(int(grid[start]), tz="UTC").tz_convert(tz),
+                    pd.Timestamp(int(grid[stop - 1]), tz="UTC").tz_convert(tz),
+                    int(stop - start),
                 )
+            )
         parts.append(pd.DataFrame({"channel": channel, "ds": grid, "y": y.to_numpy()}))
     history = pd.concat(parts, ignore_index=True)
     history["ds"] = pd.DatetimeIndex(history["ds"].to_numpy().astype("datetime64[ns]")).tz_localize("UTC").tz_convert(tz)
