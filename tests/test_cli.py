@@ -103,3 +103,20 @@ def test_console_script_shows_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert "empty.csv: the file is empty" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_report_json_and_inspect_json(workspace, export, tmp_path, capsys):
+    import json
+
+    path, n = export
+    report = tmp_path / "report.json"
+    assert main(["ingest", str(path), "--no-save", "--report-json", str(report)]) == 0
+    data = json.loads(report.read_text())
+    assert data["files"][0]["messages"] == n and data["files"][0]["ignored_columns"] == ["Bericht"]
+    assert data["tz"] == "Europe/Amsterdam" and data["freq"] == "1h"
+    assert Workspace(workspace).list_datasets() == []  # --no-save
+    capsys.readouterr()
+    assert main(["inspect", str(path), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["total"] == n
+    assert len(summary["by_hour"]) == 24 and {"weekday", "per_day", "index"} <= set(summary["by_weekday"][0])
