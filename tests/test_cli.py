@@ -120,3 +120,67 @@ def test_report_json_and_inspect_json(workspace, export, tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["total"] == n
     assert len(summary["by_hour"]) == 24 and {"weekday", "per_day", "index"} <= set(summary["by_weekday"][0])
+
+
+@pytest.fixture
+def weekly_history(tmp_path):
+    """Six weeks of hourly counts for two channels with a daily shape, as a canonical history CSV."""
+    import numpy as np
+
+    from forecast.ingest import IngestOptions, history_to_csv, ingest_files
+
+    ds = pd.date_range("2025-09-01", periods=42 * 24, freq="1h")
+    rng = np.random.default_rng(3)
+    shape = np.where((ds.hour >= 8) & (ds.hour < 22), 12, 2)
+    frame = pd.concat([
+        pd.DataFrame({"ds": ds.strftime("%Y-%m-%d %H:%M"), "channel": ch, "count": rng.poisson(shape * f)})
+        for ch, f in (("whatsapp", 2), ("x", 1))
+    ])
+    raw = tmp_path / "counts.csv"
+    frame.to_csv(raw, index=False)
+    history = tmp_path / "history.csv"
+    history_to_csv(ingest_files([raw], IngestOptions()).history, history)
+    return history, frame
+
+
+def test_forecast_writes_the_documented_table(workspace, weekly_history, tmp_path, capsys):
+    history, frame = weekly_history
+    out, metrics = tmp_path / "forecast.csv", tmp_path / "metrics.csv"
+    assert main(["forecast", str(history), "--horizon", "7d", "--out", str(out), "--backtest-out", str(metrics), "--model", "profile"]) == 0
+    forecast = pd.read_csv(out)
+    assert list(forecast.columns) == ["channel", "ds", "yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95", "model"]
+    assert len(forecast) == 2 * 7 * 24 and set(forecast["model"]) == {"profile"}
+    assert (forecast["yhat"] >= 0).all() and (forecast["yhat_lower_95"] <= forecast["yhat_lower_80"]).all()
+    assert (forecast["yhat_upper_80"] <= forecast["yhat_upper_95"]).all()
+    assert forecast["ds"].iloc[0] == "2025-10-13T00:00:00+02:00"
+    # the busy hours are forecast about where the history had them (mean 24 and 12 per hour)
+    busy = forecast[pd.to_datetime(forecast["ds"], utc=True).dt.tz_convert("Europe/Amsterdam").dt.hour.between(9, 20)]
+    assert abs(busy[busy["channel"] == "whatsapp"]["yhat"].mean() - 24) < 3
+    table = pd.read_csv(metrics)
+    assert set(table["channel"]) == {"whatsapp", "x"} and (table["folds"] == 3).all()
+    assert table["wape"].between(0, 1).all()
+
+
+def test_forecast_auto_on_a_dataset_skips_excluded_days(workspace, weekly_history, tmp_path, capsys):
+    history, _ = weekly_history
+    main(["ingest", str(history), "--dataset", "team"])
+    Workspace(workspace).set_excluded_days("team", {pd.Timestamp("2025-10-08"): "outage"})
+    out = tmp_path / "forecast.csv"
+    capsys.readouterr()
+    assert main(["forecast", "--dataset", "team", "--horizon", "3d", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "left out of training: 1 excluded day" in printed and "lowest mean MASE" in printed
+    assert len(pd.read_csv(out)) == 2 * 3 * 24
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--horizon", "0"], "horizon"),
+    (["--horizon", "400d"], "horizon"),
+    (["--model", "crystal-ball"], "unknown model"),
+])
+def test_forecast_bad_flags_exit_2(workspace, weekly_history, tmp_path, capsys, flags, message):
+    history, _ = weekly_history
+    out = tmp_path / "forecast.csv"
+    assert main(["forecast", str(history), "--out", str(out), *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()

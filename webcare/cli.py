@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+import pandas as pd
+
 from forecast.ingest import (
     DEFAULT_TZ,
     ColumnChoice,
@@ -18,6 +20,7 @@ from forecast.ingest import (
     IngestOptions,
     history_to_csv,
     ingest_files,
+    write_csv_atomic,
     write_text_atomic,
 )
 from webcare.units import format_duration, parse_duration
@@ -100,6 +103,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tz(p)
     _add_ingest_flags(p)
 
+    p = sub.add_parser("forecast", help="forecast volume per interval and channel, with backtests and intervals",
+                       description="Forecast a history (a file `webcare ingest` reads, or --dataset NAME) per channel. "
+                                   "`auto` backtests the candidate models per channel and keeps the best.")
+    p.add_argument("history", nargs="?", type=Path, metavar="HISTORY")
+    p.add_argument("--dataset", help="a dataset in the workspace instead of a file (its excluded days are left out of training)")
+    p.add_argument("--horizon", default="28d", help="how far ahead, e.g. 28d or 2w (at most a year; default 28d)")
+    p.add_argument("--out", type=Path, required=True, help="the forecast CSV to write")
+    p.add_argument("--model", default="auto", help="auto (default), snaive, snaive_day, profile or mstl")
+    p.add_argument("--level", type=float, nargs="+", default=[80, 95], help="interval levels in percent (default 80 95)")
+    p.add_argument("--folds", type=int, default=3, help="backtest folds (default 3)")
+    p.add_argument("--backtest-out", type=Path, help="write the backtest metrics per channel and model (CSV)")
+    p.add_argument("--jobs", type=int, default=1, help="channels backtested in parallel (default 1; -1 = all cores)")
+    _add_tz(p)
+    _add_ingest_flags(p)
+
     p = sub.add_parser("datasets", help="list or delete the datasets in the workspace")
     p.add_argument("action", choices=["list", "delete"], nargs="?", default="list")
     p.add_argument("name", nargs="?")
@@ -140,14 +158,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from forecast.explore import format_summary, summarize
 
-    if (args.history is None) == (args.dataset is None):
-        raise UsageError("give either a HISTORY file or --dataset NAME")
-    if args.dataset:
-        history = Workspace(args.workspace).load_history(args.dataset, tz=args.tz)
-    else:
-        options = _ingest_options(args)
-        history = ingest_files([args.history], options).history
-    summary = summarize(history)
+    summary = summarize(_history_for(args))
     if args.json:
         print(json.dumps(_summary_json(summary), indent=2, default=str))
     else:
@@ -163,6 +174,61 @@ def _summary_json(summary) -> dict:
         else:
             out[key] = str(value) if not isinstance(value, (int, float)) else value
     return out
+
+
+def _history_for(args: argparse.Namespace):
+    """The history named by a command's HISTORY argument or --dataset (with its excluded days
+    set to missing, so that no model learns from them)."""
+    if (args.history is None) == (args.dataset is None):
+        raise UsageError("give either a HISTORY file or --dataset NAME")
+    if args.history is not None:
+        return ingest_files([args.history], _ingest_options(args)).history
+    ws = Workspace(args.workspace)
+    history = ws.load_history(args.dataset, tz=args.tz)
+    excluded = ws.excluded_days(args.dataset)
+    if excluded:
+        dates = history["ds"].dt.tz_localize(None).dt.normalize()
+        history.loc[dates.isin(list(excluded)), "y"] = pd.NA
+        print(f"left out of training: {len(excluded)} excluded day(s) of dataset '{args.dataset}'")
+    return history
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from forecast.backtest import AutoForecaster, backtest
+    from forecast.ingest import format_iso
+    from forecast.models import available_models, get_forecaster
+
+    if args.model not in available_models():
+        raise UsageError(f"unknown model {args.model!r}: use one of {', '.join(available_models())}")
+    horizon = parse_duration(args.horizon)
+    started = time.perf_counter()
+    history = _history_for(args)
+    if args.model == "auto":
+        model = AutoForecaster(horizon=horizon, n_folds=args.folds, n_jobs=args.jobs).fit(history)
+        result = model.backtest_
+    else:
+        model = get_forecaster(args.model).fit(history)
+        result = backtest(history, models=[args.model], horizon=horizon, n_folds=args.folds, levels=args.level,
+                          n_jobs=args.jobs) if args.backtest_out else None
+    forecast = model.predict(horizon, levels=args.level)
+    out = forecast.assign(ds=format_iso(forecast["ds"]))
+    write_csv_atomic(out, args.out)
+    if args.backtest_out:
+        if result is None:
+            raise UsageError("the history is too short for a backtest; the forecast was written without one")
+        result.to_csv(args.backtest_out, table="summary")
+    for channel, part in forecast.groupby("channel"):
+        print(f"{channel}: {part['model'].iloc[0]}, {len(part):,} intervals, {part['yhat'].sum():,.0f} messages expected "
+              f"from {part['ds'].min():%Y-%m-%d %H:%M} to {part['ds'].max():%Y-%m-%d %H:%M}")
+    if result is not None and not result.summary.empty:
+        cols = [c for c in ("channel", "model", "folds", "wape", "mase", "bias") if c in result.summary.columns]
+        print("backtest (mean over folds):")
+        print(result.summary[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    for channel, notes in model.notes_.items():
+        for note in notes:
+            print(f"note ({channel}): {note}")
+    print(f"wrote {args.out}" + (f" and {args.backtest_out}" if args.backtest_out else "") + f" in {time.perf_counter() - started:.1f} s")
+    return 0
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
@@ -205,7 +271,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "inspect": cmd_inspect, "datasets": cmd_datasets, "demo": cmd_demo}
+COMMANDS = {"ingest": cmd_ingest, "inspect": cmd_inspect, "forecast": cmd_forecast, "datasets": cmd_datasets, "demo": cmd_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
