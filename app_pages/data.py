@@ -113,7 +113,7 @@ def report_section(info) -> None:
         st.write(f"Empty intervals inside the exports, counted as 0: {report['filled_zero_intervals']:,}")
         if report.get("duplicates_removed"):
             st.write(f"Duplicates removed by message id: {report['duplicates_removed']:,}")
-        for note in [n for f in report["files"] for n in f["notes"]] + report.get("overlaps", []) + report.get("notes", []):
+        for note in [n for f in report["files"] for n in f["notes"]] + report.get("overlaps", []):
             st.write(f"- {note}")
         if gaps:
             st.write("Gaps (no export covers them; missing, not zero):")

@@ -181,7 +181,6 @@ class IngestReport:
     filled_zero_intervals: int
     gaps: list[Gap]
     overlaps: list[str]
-    notes: list[str]
 
     def to_dict(self) -> dict:
         return {
@@ -197,7 +196,6 @@ class IngestReport:
                 for g in self.gaps
             ],
             "overlaps": self.overlaps,
-            "notes": self.notes,
         }
 
     def lines(self) -> list[str]:
@@ -223,7 +221,6 @@ class IngestReport:
             if len(self.gaps) > 10:
                 out.append(f"  ... and {len(self.gaps) - 10} more")
         out.extend(f"overlap: {o}" for o in self.overlaps)
-        out.extend(f"note: {n}" for n in self.notes)
         return out
 
 
@@ -1236,7 +1233,6 @@ def ingest_files(paths: Sequence[str | Path], options: IngestOptions = IngestOpt
         filled_zero_intervals=int(kept["filled"].sum()),
         gaps=gaps,
         overlaps=overlaps,
-        notes=[],
     )
     messages_out = None
     if messages_all is not None:
@@ -1343,3 +1339,49 @@ def read_history(path: str | Path, tz: str = DEFAULT_TZ) -> pd.DataFrame:
     """Read a canonical history CSV (as written by ``webcare ingest``) back into a frame."""
     result = ingest_files([path], IngestOptions(tz=tz, shape="counts", columns=ColumnChoice(timestamp="ds", count="y"), min_history_days=0))
     return result.history
+
+
+def read_interval_values(path: str | Path, value_column: str, tz: str = DEFAULT_TZ, *, what: str = "file",
+                         allow_channel: bool = True) -> pd.DataFrame:
+    """Read a table of values per interval (a forecast's ``yhat``, a staffing file's ``agents``):
+    columns ``ds`` (ISO 8601 with offset, or naive local time in ``tz``), ``value_column`` (numbers
+    >= 0) and optionally ``channel``. Returns ``channel, ds, value`` sorted, tz-aware in ``tz``.
+
+    Raises :class:`IngestError` naming the file, column and rows for a missing column, unreadable
+    times or values, negative values and intervals given twice.
+    """
+    path = Path(path)
+    label = path.name
+    table = read_table(path, label)
+    frame = table.frame
+    missing = [c for c in ("ds", value_column) if c not in frame.columns]
+    if missing:
+        raise IngestError([Problem(label, f"the {what} needs the column(s) {', '.join(missing)}; columns are: {', '.join(map(str, frame.columns))}")])
+    _drop_blank_rows(table)
+    frame = table.frame
+    if frame.empty:
+        raise IngestError([Problem(label, f"the {what} has no data rows")])
+    channel = (_as_text(frame["channel"]).str.lower().to_numpy(dtype=object) if allow_channel and "channel" in frame.columns
+               else np.full(len(frame), DEFAULT_CHANNEL, dtype=object))
+    problems = []
+    values, value_problems = _parse_counts(table, value_column)
+    problems += [p for p in value_problems if p.message != "count is not a whole number"]
+    empty = np.isnan(values)
+    if empty.any():
+        problems.append(_problem(table, value_column, empty, "value is empty"))
+    try:
+        times = parse_timestamps(table, frame["ds"], "ds", source_tz=tz, offsets_are_local=False, dayfirst=True,
+                                 shape="counts", group=channel)
+    except IngestError as exc:
+        raise IngestError(problems + exc.problems) from None
+    dup = pd.DataFrame({"c": channel, "t": times.utc_ns}).duplicated(keep=False).to_numpy()
+    if dup.any():
+        problems.append(_problem(table, "ds", dup, "the same interval appears more than once"))
+    if problems:
+        raise IngestError([Problem(p.file, p.message.replace("count", "value"), p.column, p.rows, p.n_rows) for p in problems])
+    out = pd.DataFrame({
+        "channel": channel.astype(str),
+        "ds": pd.DatetimeIndex(times.utc_ns.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(tz),
+        "value": values,
+    })
+    return out.sort_values(["channel", "ds"], kind="stable").reset_index(drop=True)

@@ -61,6 +61,14 @@ def _add_ingest_flags(p: argparse.ArgumentParser) -> None:
                        help=f"name of the {role.replace('-', ' ')} column (detected by name otherwise)")
 
 
+def _add_history_source(p: argparse.ArgumentParser) -> None:
+    """HISTORY (any file `webcare ingest` reads) or --dataset, read by :func:`_history_for`."""
+    p.add_argument("history", nargs="?", type=Path, metavar="HISTORY")
+    p.add_argument("--dataset", help="a dataset in the workspace instead of a file (its excluded days are left out)")
+    _add_tz(p)
+    _add_ingest_flags(p)
+
+
 def _ingest_options(args: argparse.Namespace) -> IngestOptions:
     columns = ColumnChoice(
         timestamp=args.timestamp_col, date=args.date_col, time=args.time_col, channel=args.channel_col,
@@ -97,17 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inspect", help="span, volume, busy hours and days, gaps and days that stand out",
                        description="Summarise a history: a canonical history CSV, any file `webcare ingest` reads, "
                                    "or a dataset in the workspace (--dataset).")
-    p.add_argument("history", nargs="?", type=Path, metavar="HISTORY")
-    p.add_argument("--dataset", help="a dataset in the workspace instead of a file")
+    _add_history_source(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    _add_tz(p)
-    _add_ingest_flags(p)
 
     p = sub.add_parser("forecast", help="forecast volume per interval and channel, with backtests and intervals",
                        description="Forecast a history (a file `webcare ingest` reads, or --dataset NAME) per channel. "
                                    "`auto` backtests the candidate models per channel and keeps the best.")
-    p.add_argument("history", nargs="?", type=Path, metavar="HISTORY")
-    p.add_argument("--dataset", help="a dataset in the workspace instead of a file (its excluded days are left out of training)")
+    _add_history_source(p)
     p.add_argument("--horizon", default="28d", help="how far ahead, e.g. 28d or 2w (at most a year; default 28d)")
     p.add_argument("--out", type=Path, required=True, help="the forecast CSV to write")
     p.add_argument("--model", default="auto", help="auto (default), snaive, snaive_day, profile or mstl")
@@ -115,8 +119,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, default=3, help="backtest folds (default 3)")
     p.add_argument("--backtest-out", type=Path, help="write the backtest metrics per channel and model (CSV)")
     p.add_argument("--jobs", type=int, default=1, help="channels backtested in parallel (default 1; -1 = all cores)")
+
+    p = sub.add_parser("staff", help="required agents per interval for a service-level target (backlog model or Erlang)",
+                       description="Turn a forecast (from `webcare forecast`) into the agents needed per interval, or "
+                                   "evaluate a given staffing (--staffing). The backlog model carries messages across "
+                                   "intervals and closed hours; erlang-c / erlang-a are for live channels.")
+    p.add_argument("forecast", type=Path, metavar="FORECAST")
+    p.add_argument("--target", required=True, help="service-level target in percent, e.g. 80")
+    p.add_argument("--within", required=True, help="the deadline, e.g. 60m or 20s")
+    p.add_argument("--aht", required=True, help="handle time of one message, e.g. 6m or 180s")
+    p.add_argument("--model", choices=["backlog", "erlang-c", "erlang-a"], default="backlog")
+    p.add_argument("--open", dest="opening", help='opening hours, e.g. "mon-fri 08:00-20:00; sat,sun 10:00-18:00" (default: always open)')
+    p.add_argument("--concurrency", type=float, default=1.0, help="conversations one agent holds at once (default 1)")
+    p.add_argument("--shrinkage", default="0", help="share of paid time not available, e.g. 0.3 (default 0)")
+    p.add_argument("--max-occupancy", default="1", help="productive occupancy cap, e.g. 0.85 (default 1)")
+    p.add_argument("--patience", help="customers' mean patience for erlang-a, e.g. 10m")
+    p.add_argument("--period", choices=["day", "week", "interval"], default="day",
+                   help="backlog model: the target holds per local day (default), ISO week or interval")
+    p.add_argument("--clock", choices=["real", "business"], default="real",
+                   help="count the deadline in real time (default) or in open time only")
+    p.add_argument("--min-agents", type=int, default=1, help="agents at least while open (default 1)")
+    p.add_argument("--quantile", help="plan for an interval bound instead of yhat, e.g. upper_80")
+    p.add_argument("--combine", action="store_true", help="pool all channels into one team (channel 'all')")
+    p.add_argument("--staffing", type=Path, help="evaluate this staffing (columns ds, agents: heads on duty) instead of planning")
+    p.add_argument("--freq", type=_freq, help="the forecast's interval, when it cannot be seen from the file (one row per channel)")
+    p.add_argument("--out", type=Path, required=True, help="the requirements CSV to write")
     _add_tz(p)
-    _add_ingest_flags(p)
 
     p = sub.add_parser("datasets", help="list or delete the datasets in the workspace")
     p.add_argument("action", choices=["list", "delete"], nargs="?", default="list")
@@ -231,6 +259,53 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_staff(args: argparse.Namespace) -> int:
+    from forecast.ingest import format_iso, read_interval_values
+    from scheduling.opening_hours import parse_opening_hours
+    from scheduling.requirements import ServiceTarget, requirements
+    from webcare.units import parse_fraction, parse_percentage
+
+    target = ServiceTarget(
+        target=parse_percentage(args.target),
+        within=parse_duration(args.within),
+        aht_seconds=parse_duration(args.aht).total_seconds(),
+        model=args.model,
+        concurrency=args.concurrency,
+        shrinkage=parse_fraction(args.shrinkage, name="--shrinkage"),
+        max_occupancy=parse_fraction(args.max_occupancy, name="--max-occupancy", allow_one=True),
+        patience_seconds=parse_duration(args.patience).total_seconds() if args.patience else None,
+        period="bucket" if args.period == "interval" else args.period,
+        clock=args.clock,
+        min_agents=args.min_agents,
+    )
+    opening = parse_opening_hours(args.opening) if args.opening else None
+    column = f"yhat_{args.quantile}" if args.quantile else "yhat"
+    forecast = read_interval_values(args.forecast, column, args.tz, what="forecast").rename(columns={"value": "volume"})
+    staffing = None
+    if args.staffing:
+        staffing = read_interval_values(args.staffing, "agents", args.tz, what="staffing file", allow_channel=False)
+        staffing = staffing.rename(columns={"value": "agents"})[["ds", "agents"]]
+    started = time.perf_counter()
+    result = requirements(forecast, target, opening, staffing=staffing, combine=args.combine,
+                          interval=pd.Timedelta(args.freq) if args.freq else None)
+    table = result.table
+    unreachable = [c for c, ok in result.reachable.items() if not ok]
+    if unreachable:
+        for channel in unreachable:
+            print(f"{channel}: {result.explanations[channel]}", file=sys.stderr)
+        print("error: the target cannot be reached whatever the staffing; nothing was written", file=sys.stderr)
+        return EXIT_INPUT
+    write_csv_atomic(table.assign(ds=format_iso(table["ds"])), args.out)
+    for channel, part in table.groupby("channel"):
+        step_hours = (part["ds"].diff().dropna().min() or pd.Timedelta("1h")).total_seconds() / 3600 if len(part) > 1 else (
+            pd.Timedelta(args.freq).total_seconds() / 3600 if args.freq else 1.0)
+        print(f"{channel}: {result.explanations[channel]}")
+        print(f"  agent-hours: {part['agents_required'].sum() * step_hours:,.1f} productive, "
+              f"{part['agents_scheduled'].sum() * step_hours:,.1f} scheduled; peak {part['agents_required'].max():,.0f} productive")
+    print(f"wrote {args.out} ({len(table):,} rows) in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
     ws = Workspace(args.workspace)
     if args.action == "delete":
@@ -271,7 +346,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "inspect": cmd_inspect, "forecast": cmd_forecast, "datasets": cmd_datasets, "demo": cmd_demo}
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "inspect": cmd_inspect,
+    "forecast": cmd_forecast,
+    "staff": cmd_staff,
+    "datasets": cmd_datasets,
+    "demo": cmd_demo,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
