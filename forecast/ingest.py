@@ -44,7 +44,7 @@ _MAX_ROWS_LISTED = 5
 # inbox tools (and our own canonical files) use.
 COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
     "timestamp": (
-        "ds", "timestamp", "created_at", "createdat", "created", "created_time", "creation_time",
+        "ds", "ts", "timestamp", "created_at", "createdat", "created", "created_time", "creation_time",
         "date_created", "created_date", "datetime", "date_time", "time_stamp", "received_at",
         "received", "received_time", "sent_at", "published_at", "published", "posted_at",
         "message_time", "interval", "interval_start", "period_start", "tijdstip", "datumtijd",
@@ -67,7 +67,7 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
         "tweet_id", "mention_id", "item_id",
     ),
     "case_id": (
-        "case_id", "caseid", "case", "case_number", "conversation_id", "conversation",
+        "case_id", "caseid", "case", "case_number", "conversation_id",
         "ticket_id", "ticket", "thread_id", "zaak_id", "zaaknummer", "casenummer", "gesprek_id",
         "dossier",
     ),
@@ -76,7 +76,7 @@ COLUMN_SYNONYMS: dict[str, tuple[str, ...]] = {
         "handle_seconds", "aht", "afhandeltijd", "behandeltijd", "work_time", "duration", "duur",
     ),
     "label": (
-        "label", "labels", "tag", "tags", "category", "categorie", "topic", "onderwerp", "reason",
+        "label", "labels", "tag", "tags", "category", "categorie", "topic", "reason",
         "reden", "type",
     ),
 }
@@ -88,7 +88,8 @@ _OFFSET_SUFFIX = re.compile(r"\s*(?:Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$")
 _NAIVE_FORMATS = (
     "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
     "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
-    "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%Y%m%d%H%M%S", "%Y%m%d",
+    "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d",
+    "%d-%m-%Y %I:%M:%S %p", "%d-%m-%Y %I:%M %p", "%d/%m/%Y %I:%M:%S %p", "%d/%m/%Y %I:%M %p",
 )
 _US_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y")
 
@@ -314,7 +315,8 @@ def _csv_record_rows(path: Path, encoding: str, delimiter: str) -> np.ndarray | 
         try:
             with _open_binary(path) as raw, io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="") as text:
                 for number, record in enumerate(csv.reader(text, delimiter=delimiter), start=1):
-                    if number > 1 and record:
+                    # the CSV reader skips lines that are empty or hold only spaces
+                    if number > 1 and record and not (len(record) == 1 and not record[0].strip()):
                         rows.append(number)
             _RECORD_ROWS[key] = np.asarray(rows, dtype=np.int64)
         except (csv.Error, OSError):
@@ -632,7 +634,7 @@ def _combine_date_time(date: pd.Series, time: pd.Series | None) -> pd.Series:
         return date_text
     time_text = _as_text(time)
     # "14:00 - 15:00" interval labels keep their start; "14" is an hour of the day
-    start = time_text.str.extract(r"^\s*(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)", expand=False)
+    start = time_text.str.extract(r"^\s*(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp]\.?[Mm]\.?)?)", expand=False)
     hour_only = time_text.str.fullmatch(r"\d{1,2}")
     start = start.where(start.notna(), time_text.where(~hour_only, time_text + ":00"))
     start = start.fillna(time_text)
@@ -660,7 +662,31 @@ def _parse_naive(text: pd.Series, dayfirst: bool) -> pd.Series:
                 best, best_ok, best_sample = candidate, n_ok, ok
         if best_sample == len(sample):
             break
+    if best.isna().sum() > int((text == "").sum()):
+        # the first rows did not settle it (e.g. US dates whose days are all <= 12 at first)
+        for fmt in formats:
+            candidate = pd.to_datetime(text, format=fmt, errors="coerce")
+            n_ok = int(candidate.notna().sum())
+            if n_ok > best_ok:
+                best, best_ok = candidate, n_ok
     return best
+
+
+_OFFSET_PARTS = re.compile(r"\s*(?:(Z|z|UTC|GMT)|([+-])(\d{2}):?(\d{2})?)$")
+
+
+def _parse_zoned_fallback(text: pd.Series, utc: pd.Series, dayfirst: bool) -> pd.Series:
+    """Stamps with an offset that are not ISO 8601 ('2025-09-01 00:00:00 UTC', '05-03-2025 14:30
+    +01:00'): the clock part is read with one format for the whole column (day first unless the
+    data say otherwise) and the offset is subtracted; nothing is guessed value by value."""
+    todo = utc.isna()
+    part = text[todo]
+    offsets = part.str.extract(_OFFSET_PARTS)
+    sign = np.where(offsets[1] == "-", -1, 1)
+    minutes = sign * (pd.to_numeric(offsets[2], errors="coerce").fillna(0) * 60 + pd.to_numeric(offsets[3], errors="coerce").fillna(0))
+    clock = _parse_naive(part.str.replace(_OFFSET_PARTS, "", regex=True).str.strip(), dayfirst)
+    fixed = (clock - pd.to_timedelta(minutes, unit="min")).dt.tz_localize("UTC")
+    return utc.where(~todo, fixed)
 
 
 @dataclass
@@ -724,8 +750,7 @@ def parse_timestamps(
             ])
         utc = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
         if utc.isna().any():
-            retry = pd.to_datetime(text[utc.isna()], utc=True, errors="coerce", format="mixed", dayfirst=dayfirst)
-            utc = utc.where(utc.notna(), retry)
+            utc = _parse_zoned_fallback(text, utc, dayfirst)
         bad = utc.isna().to_numpy()
         if bad.any():
             examples = ", ".join(repr(v) for v in text[bad].head(3))
@@ -843,7 +868,7 @@ def _parse_counts(table: _Table, column: str) -> tuple[np.ndarray, list[Problem]
         empty = np.isnan(values)
         bad = np.zeros(len(values), dtype=bool)
     else:
-        text = _as_text(series)
+        text = _whole_number_text(_as_text(series))
         empty = (text == "").to_numpy()
         values = pd.to_numeric(text.where(~empty, None), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         bad = np.isnan(values) & ~empty
@@ -861,6 +886,21 @@ def _parse_counts(table: _Table, column: str) -> tuple[np.ndarray, list[Problem]
     if fractional.any():
         problems.append(_problem(table, column, fractional, "count is not a whole number"))
     return values, problems
+
+
+def _whole_number_text(text: pd.Series) -> pd.Series:
+    """Counts written the Dutch way: '1.234' (thousands separator) and '41,0' (decimal comma).
+
+    Counts are whole numbers, so a column whose dotted values all look like '1.234' or
+    '12.345.678' holds thousands separators; ',0' endings are a decimal comma. Anything else is
+    left for the number check to judge."""
+    dotted = text.str.contains(".", regex=False)
+    if dotted.any() and text[dotted].str.fullmatch(r"\d{1,3}(?:\.\d{3})+").all():
+        text = text.str.replace(".", "", regex=False)
+    comma = text.str.contains(",", regex=False)
+    if comma.any() and text[comma].str.fullmatch(r"\d+,0*").all():
+        text = text.str.replace(r",0*$", "", regex=True)
+    return text
 
 
 def _parse_handle_time(series: pd.Series) -> tuple[np.ndarray, int]:
@@ -1157,11 +1197,16 @@ def ingest_files(paths: Sequence[str | Path], options: IngestOptions = IngestOpt
         messages_all = pd.concat(message_frames, ignore_index=True) if message_frames else None
     del message_frames
     if messages_all is not None and len(id_files) > 1:  # duplicates come from overlapping files
+        # A message exported twice has the same id and the same time; rows repeated inside one
+        # file, and ids that only number the rows of each export, are not duplicates.
         ids = messages_all["message_id"]
         with_id = (messages_all["_file"].isin(id_files) & ids.notna() & (ids != "")).to_numpy()
         dup = np.zeros(len(messages_all), dtype=bool)
         if _has_duplicates(ids[with_id]):
-            dup[with_id] = ids[with_id].duplicated(keep="first").to_numpy()
+            key = pd.DataFrame({"id": ids[with_id].to_numpy(), "t": messages_all["ts_ns"].to_numpy()[with_id],
+                                "f": messages_all["_file"].to_numpy()[with_id]})
+            dup[with_id] = (key["f"] != key.groupby(["id", "t"])["f"].transform("min")).to_numpy()
+            del key
         duplicates_removed = int(dup.sum())
         if duplicates_removed:
             messages_all = messages_all[~dup].reset_index(drop=True)
@@ -1174,13 +1219,13 @@ def ingest_files(paths: Sequence[str | Path], options: IngestOptions = IngestOpt
         pooled = messages_all if in_pool.all() else messages_all[in_pool]
         spans = [(files[i].report.channels, int(files[i].ts_ns.min()), int(files[i].ts_ns.max())) for i in id_files]
         frame = _source_frame(pooled["ts_ns"].to_numpy(), pooled["channel"].to_numpy(), None, spans, options.tz, freq_ns)
-        sources.append((min(id_files), frame, pooled_name))
+        sources.append((min(id_files), _with_spans(frame, pooled["ts_ns"].to_numpy(), pooled["channel"].to_numpy()), pooled_name))
     for i, f in enumerate(files):
         if i in id_files:
             continue
         spans = [(f.report.channels, int(f.ts_ns.min()), int(f.ts_ns.max()))]
         frame = _source_frame(f.ts_ns, f.channel, f.count, spans, options.tz, freq_ns)
-        sources.append((i, frame, f.report.file))
+        sources.append((i, _with_spans(frame, f.ts_ns, f.channel), f.report.file))
     sources.sort(key=lambda s: s[0])
 
     combined = []
@@ -1188,7 +1233,7 @@ def ingest_files(paths: Sequence[str | Path], options: IngestOptions = IngestOpt
         frame = frame.assign(_rank=rank, _source=name)
         combined.append(frame)
     stacked = pd.concat(combined, ignore_index=True).sort_values(["channel", "ds", "_rank"], kind="stable")
-    overlap = stacked.duplicated(subset=["channel", "ds"], keep="first")
+    stacked, overlap = _merge_shared_boundaries(stacked)
     overlaps = []
     if overlap.any():
         lost = stacked[overlap]
@@ -1248,6 +1293,41 @@ def _has_duplicates(values: pd.Series) -> bool:
     return pc.count_distinct(pa.array(values.astype("string[pyarrow]"))).as_py() < len(values)
 
 
+def _with_spans(frame: pd.DataFrame, ts_ns: np.ndarray, channel: np.ndarray) -> pd.DataFrame:
+    """Add each channel's first and last stamped instant in the source (``_lo``, ``_hi``)."""
+    spans = pd.DataFrame({"channel": channel, "t": ts_ns}).groupby("channel")["t"].agg(_lo="min", _hi="max")
+    return frame.join(spans, on="channel")
+
+
+def _merge_shared_boundaries(stacked: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Intervals that several sources hold (``stacked`` sorted by channel, ds, rank).
+
+    Where the sources' time spans do not overlap (one export ends at 12:25, the next starts at
+    12:30), each holds its own part of the shared interval: the parts are added to the first
+    source's row. Where the spans overlap, the later rows are returned as the overlap (the first
+    source's value stands)."""
+    dup = stacked.duplicated(subset=["channel", "ds"], keep="first").to_numpy()
+    if not dup.any():
+        return stacked, pd.Series(dup, index=stacked.index)
+    groups = stacked.groupby(["channel", "ds"], sort=False)
+    lo_first = groups["_lo"].transform("first").to_numpy()
+    hi_first = groups["_hi"].transform("first").to_numpy()
+    disjoint = dup & ((stacked["_hi"].to_numpy() < lo_first) | (stacked["_lo"].to_numpy() > hi_first))
+    if disjoint.any():
+        parts = stacked[disjoint].groupby(["channel", "ds"])["y"].sum(min_count=1)
+        first = ~dup
+        keys = pd.MultiIndex.from_frame(stacked.loc[first, ["channel", "ds"]])
+        add = parts.reindex(keys).to_numpy(dtype=float)
+        own = stacked.loc[first, "y"].to_numpy(dtype=float)
+        merged = np.where(np.isnan(add), own, np.where(np.isnan(own), add, own + add))
+        stacked = stacked.copy()
+        stacked.loc[first, "y"] = merged
+        stacked.loc[first, "filled"] = stacked.loc[first, "filled"].to_numpy() & np.isnan(add)
+    keep = ~disjoint
+    stacked, dup = stacked[keep], dup[keep]
+    return stacked, pd.Series(dup, index=stacked.index)
+
+
 def missing_runs(missing: np.ndarray) -> list[tuple[int, int]]:
     """(start, stop) index pairs of the runs of True in a boolean array (stop exclusive)."""
     edges = np.flatnonzero(np.diff(np.concatenate(([0], np.asarray(missing, dtype=np.int8), [0]))))
@@ -1302,10 +1382,14 @@ def format_iso(ds: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     return text.str.replace(r"([+-]\d{2})(\d{2})$", r"\1:\2", regex=True).to_numpy()
 
 
+def history_table(history: pd.DataFrame) -> pd.DataFrame:
+    """The canonical history as written to a file: ds (ISO 8601 with offset), channel, y."""
+    return pd.DataFrame({"ds": format_iso(history["ds"]), "channel": history["channel"].to_numpy(), "y": history["y"].to_numpy()})
+
+
 def history_to_csv(history: pd.DataFrame, path: str | Path) -> None:
     """Write the canonical history atomically (temporary file, then rename)."""
-    out = pd.DataFrame({"ds": format_iso(history["ds"]), "channel": history["channel"].to_numpy(), "y": history["y"].to_numpy()})
-    write_csv_atomic(out, Path(path))
+    write_csv_atomic(history_table(history), Path(path))
 
 
 @contextmanager
@@ -1318,6 +1402,9 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -1327,12 +1414,6 @@ def write_csv_atomic(frame: pd.DataFrame, path: str | Path) -> None:
     """Write a CSV atomically (see :func:`atomic_output`)."""
     with atomic_output(path) as tmp:
         frame.to_csv(tmp, index=False, encoding="utf-8")
-
-
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write a text file atomically (see :func:`atomic_output`)."""
-    with atomic_output(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 def read_history(path: str | Path, tz: str = DEFAULT_TZ) -> pd.DataFrame:

@@ -184,3 +184,40 @@ def test_forecast_bad_flags_exit_2(workspace, weekly_history, tmp_path, capsys, 
     assert main(["forecast", str(history), "--out", str(out), *flags]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_dataset_keeps_its_zone(workspace, tmp_export, capsys):
+    times = message_times("2025-10-15", 20, per_hour=2, tz="America/New_York")
+    frame = pd.DataFrame({"created_at": naive_local_text(times)})
+    assert main(["ingest", str(tmp_export(frame, "ny.csv")), "--tz", "America/New_York", "--dataset", "ny"]) == 0
+    capsys.readouterr()
+    assert main(["inspect", "--dataset", "ny"]) == 0
+    assert "(America/New_York)" in capsys.readouterr().out
+    assert main(["inspect", "--dataset", "ny", "--tz", "Europe/Amsterdam"]) == 0
+    assert "(Europe/Amsterdam)" in capsys.readouterr().out
+
+
+def test_nothing_is_written_when_the_dataset_cannot_be_saved(workspace, export, tmp_path, capsys):
+    path, _ = export
+    out, report = tmp_path / "h.csv", tmp_path / "r.json"
+    assert main(["ingest", str(path), "--out", str(out), "--report-json", str(report), "--dataset", "team/a"]) == 2
+    assert "invalid dataset name" in capsys.readouterr().err
+    assert not out.exists() and not report.exists()
+    # a workspace path that is not a database: a message, and no history file either
+    assert main(["--workspace", str(path), "ingest", str(path), "--out", str(out), "--dataset", "ok"]) == 2
+    assert "workspace" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_default_dataset_names_are_valid(workspace, tmp_export, capsys):
+    times = message_times("2025-09-01", 15, per_hour=1)
+    odd = tmp_export(pd.DataFrame({"created_at": naive_local_text(times)}), "-jan 2025 (export).csv")
+    assert main(["ingest", str(odd)]) == 0
+    assert [d.name for d in Workspace(workspace).list_datasets()] == ["jan 2025  export"]
+
+
+def test_written_files_have_normal_permissions(workspace, export, tmp_path):
+    path, _ = export
+    out = tmp_path / "h.csv"
+    assert main(["ingest", str(path), "--out", str(out), "--no-save"]) == 0
+    assert out.stat().st_mode & 0o044 == 0o044  # readable by group and others under the usual umask

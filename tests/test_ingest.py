@@ -444,3 +444,81 @@ def test_every_bad_file_is_reported_at_once(tmp_path, tmp_export):
     missing = tmp_path / "nope.csv"
     problems = problems_of([empty, missing])
     assert [p.file for p in problems] == ["a.csv", "nope.csv"]
+
+
+# --- shapes found in review ---------------------------------------------------------------------
+
+
+def test_utc_and_gmt_suffixes_keep_day_and_month(tmp_export):
+    times = message_times("2025-09-01", 20, per_hour=1)
+    for suffix in (" UTC", " GMT"):
+        frame = pd.DataFrame({"created_at": [t + suffix for t in times.tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S")]})
+        result = ingest_files([tmp_export(frame)], OPTS)
+        assert result.history["ds"].min() == pd.Timestamp("2025-09-01 00:00", tz=TZ)
+        assert int(result.history["y"].sum()) == len(times) and len(result.history) == 20 * 24
+
+
+def test_day_first_stamps_with_an_offset(tmp_export):
+    frame = pd.DataFrame({"created_at": ["05-03-2025 14:30 +01:00", "20-03-2025 09:00 +01:00"], "count": [2, 3]})
+    result = ingest_files([tmp_export(frame)], opts(min_history_days=0))
+    assert result.history.iloc[0]["ds"] == pd.Timestamp("2025-03-05 14:00", tz=TZ)
+
+
+def test_consecutive_exports_split_inside_an_hour_add_up(tmp_export):
+    times = message_times("2025-09-01", 20, per_hour=12)
+    frame = messages_frame(times).drop(columns=["message_id"])
+    cut = int(np.searchsorted(times, pd.Timestamp("2025-09-10 12:27", tz=TZ)))
+    result = ingest_files([tmp_export(frame.iloc[:cut], "part1.csv"), tmp_export(frame.iloc[cut:], "part2.csv")], OPTS)
+    assert int(result.history["y"].sum()) == len(times)
+    assert not result.report.overlaps
+
+
+def test_ids_that_number_each_export_are_not_duplicates(tmp_export):
+    sep, okt = message_times("2025-09-01", 15, per_hour=2), message_times("2025-10-01", 15, per_hour=2, seed=4)
+    first = pd.DataFrame({"created_at": naive_local_text(sep), "id": range(len(sep))})
+    second = pd.DataFrame({"created_at": naive_local_text(okt), "id": range(len(okt))})
+    repeated = pd.concat([first, first.iloc[:10]])  # the same id twice inside one file: both counted
+    result = ingest_files([tmp_export(repeated, "sep.csv"), tmp_export(second, "okt.csv")], OPTS)
+    assert result.report.duplicates_removed == 0
+    assert int(result.history["y"].sum(skipna=True)) == len(repeated) + len(okt)
+
+
+def test_month_first_dates_found_past_the_first_rows(tmp_export):
+    stamps = pd.date_range("2025-01-01", "2025-02-27", freq="1h")
+    frame = pd.DataFrame({"created_at": stamps.strftime("%m/%d/%Y %H:%M")})
+    result = ingest_files([tmp_export(frame)], OPTS)
+    assert int(result.history["y"].sum()) == len(stamps)
+    assert result.history["ds"].min() == pd.Timestamp("2025-01-01 00:00", tz=TZ)
+
+
+def test_am_pm_in_a_separate_time_column(tmp_export):
+    stamps = pd.date_range("2025-09-01 01:23", periods=15 * 24, freq="1h")
+    frame = pd.DataFrame({"date": stamps.strftime("%m/%d/%Y"), "time": stamps.strftime("%I:%M:%S %p")})
+    result = ingest_files([tmp_export(frame)], opts(dayfirst=False))
+    hist = result.history
+    assert hist[hist["ds"] == pd.Timestamp("2025-09-01 13:00", tz=TZ)]["y"].item() == 1
+    assert int(hist["y"].sum()) == len(stamps)
+
+
+def test_epoch_seconds_are_refused_not_misread(tmp_export):
+    frame = pd.DataFrame({"created_at": (pd.date_range("2025-09-01", periods=400, freq="1h").astype("int64") // 10**9).astype(str)})
+    (problem,) = problems_of([tmp_export(frame)])
+    assert "cannot read these timestamps" in problem.message and problem.n_rows == 400
+
+
+def test_dutch_thousands_and_decimal_commas_in_counts(tmp_export):
+    ds = pd.date_range("2025-01-01", periods=15 * 24, freq="1h").strftime("%Y-%m-%d %H:%M")
+    frame = pd.DataFrame({"ds": ds, "aantal": ["1.234", "41,0", "7"] * (len(ds) // 3)})
+    result = ingest_files([tmp_export(frame, sep=";")], OPTS)
+    assert list(result.history["y"].iloc[:3]) == [1234, 41, 7]
+
+
+def test_row_numbers_after_a_line_of_spaces(tmp_path):
+    stamps = list(pd.date_range("2025-02-01", periods=15 * 24, freq="1h").strftime("%Y-%m-%d %H:%M"))
+    stamps[8] = "bad"
+    lines = ["created_at,channel"] + [f"{s},x" for s in stamps[:5]] + ["   "] + [f"{s},x" for s in stamps[5:]]
+    path = tmp_path / "spaces.csv"
+    path.write_text("\n".join(lines) + "\n")
+    (problem,) = problems_of([path])
+    # rows 2-6, the line of spaces (row 7), then stamps[5:] from row 8: stamps[8] is on row 11
+    assert problem.rows == (11,)

@@ -21,11 +21,10 @@ from forecast.ingest import (
     history_to_csv,
     ingest_files,
     write_csv_atomic,
-    write_text_atomic,
 )
 from webcare.units import format_duration, parse_duration
 from webcare.datasets import SAMPLE_DATASET, dataset_name_for, ingest_sample
-from webcare.workspace import REPO_ROOT, Workspace, WorkspaceError
+from webcare.workspace import REPO_ROOT, Workspace, WorkspaceError, check_name
 
 EXIT_INPUT = 2
 
@@ -43,7 +42,12 @@ def _freq(text: str) -> str:
 
 
 def _add_tz(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tz", default=DEFAULT_TZ, help=f"the team's time zone (default {DEFAULT_TZ})")
+    parser.add_argument("--tz", help=f"the team's time zone (default: a dataset's own zone, otherwise {DEFAULT_TZ})")
+
+
+def _tz(args: argparse.Namespace) -> str:
+    """--tz, or the default zone where neither the flag nor a dataset says otherwise."""
+    return args.tz or DEFAULT_TZ
 
 
 def _add_ingest_flags(p: argparse.ArgumentParser) -> None:
@@ -76,7 +80,7 @@ def _ingest_options(args: argparse.Namespace) -> IngestOptions:
         handle_time=args.handle_time_col, label=args.label_col,
     )
     return IngestOptions(
-        tz=args.tz, freq=args.freq, source_tz=args.source_tz, offsets_are_local=args.offsets_are_local,
+        tz=_tz(args), freq=args.freq, source_tz=args.source_tz, offsets_are_local=args.offsets_are_local,
         shape=args.shape, columns=columns, channel=args.channel, dayfirst=not args.monthfirst,
         min_history_days=args.min_days,
     )
@@ -159,18 +163,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    options = _ingest_options(args)
+    from contextlib import ExitStack
+
+    from forecast.ingest import atomic_output, history_table
+
+    name = None if args.no_save else check_name(args.dataset or dataset_name_for(args.files[0].name))
     started = time.perf_counter()
-    result = ingest_files(args.files, options)
-    # every check has passed: only now is anything written
-    if args.out:
-        history_to_csv(result.history, args.out)
-    name = None
-    if not args.no_save:
-        name = args.dataset or dataset_name_for(args.files[0].name)
-        Workspace(args.workspace).save_dataset(name, result)
-    if args.report_json:
-        write_text_atomic(args.report_json, json.dumps(result.report.to_dict(), indent=2))
+    result = ingest_files(args.files, _ingest_options(args))
+    # every check has passed; the files appear only once the dataset is saved, so a failure
+    # anywhere leaves nothing behind
+    with ExitStack() as stack:
+        if args.out:
+            history_table(result.history).to_csv(stack.enter_context(atomic_output(args.out)), index=False)
+        if args.report_json:
+            stack.enter_context(atomic_output(args.report_json)).write_text(
+                json.dumps(result.report.to_dict(), indent=2), encoding="utf-8")
+        if name:
+            Workspace(args.workspace).save_dataset(name, result)
     for line in result.report.lines():
         print(line)
     volume = int(result.history["y"].sum(skipna=True))
@@ -280,10 +289,10 @@ def cmd_staff(args: argparse.Namespace) -> int:
     )
     opening = parse_opening_hours(args.opening) if args.opening else None
     column = f"yhat_{args.quantile}" if args.quantile else "yhat"
-    forecast = read_interval_values(args.forecast, column, args.tz, what="forecast").rename(columns={"value": "volume"})
+    forecast = read_interval_values(args.forecast, column, _tz(args), what="forecast").rename(columns={"value": "volume"})
     staffing = None
     if args.staffing:
-        staffing = read_interval_values(args.staffing, "agents", args.tz, what="staffing file", allow_channel=False)
+        staffing = read_interval_values(args.staffing, "agents", _tz(args), what="staffing file", allow_channel=False)
         staffing = staffing.rename(columns={"value": "agents"})[["ds", "agents"]]
     started = time.perf_counter()
     result = requirements(forecast, target, opening, staffing=staffing, combine=args.combine,
@@ -329,7 +338,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from forecast.explore import format_summary, summarize
 
     started = time.perf_counter()
-    result = ingest_sample(args.tz)
+    result = ingest_sample(_tz(args))
     out = args.out if args.out.is_absolute() else REPO_ROOT / args.out
     history_to_csv(result.history, out)
     Workspace(args.workspace).save_dataset(SAMPLE_DATASET, result)
@@ -368,6 +377,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     except (UsageError, WorkspaceError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot use{where}: {exc.strerror or exc}; nothing was written", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)

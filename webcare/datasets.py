@@ -53,5 +53,5 @@ def dataset_name_for(file_name: str) -> str:
     name = Path(file_name).name
     while Path(name).suffix and len(Path(name).suffix) <= 8:
         name = Path(name).stem
-    cleaned = re.sub(r"[^\w .\-]+", " ", name).strip()[:100]
+    cleaned = re.sub(r"[^\w .\-]+", " ", name).strip().lstrip(".- ")[:100].strip()
     return cleaned or "upload"

@@ -80,10 +80,12 @@ def default_path() -> Path:
 
 
 def check_name(name: str) -> str:
-    """Dataset names: letters, digits, space, '.', '-', '_'; at most 100 characters."""
+    """Dataset names: a letter or digit, then letters, digits, space, '.', '-', '_'; at most 100
+    characters."""
     if not isinstance(name, str) or not _NAME.match(name.strip()):
         raise WorkspaceError(
-            f"invalid dataset name {name!r}: use letters, digits, spaces, '.', '-' or '_' (at most 100 characters)"
+            f"invalid dataset name {name!r}: start with a letter or digit, then use letters, digits, "
+            "spaces, '.', '-' or '_' (at most 100 characters)"
         )
     return name.strip()
 
@@ -128,6 +130,8 @@ class Workspace:
         con = self._open(read_only)
         try:
             yield con
+        except duckdb.Error as exc:
+            raise WorkspaceError(f"the workspace {self.path} cannot be used: {str(exc).splitlines()[0]}") from None
         finally:
             con.close()
 
@@ -137,14 +141,15 @@ class Workspace:
         while True:
             try:
                 return duckdb.connect(str(self.path), read_only=read_only)
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    if "lock" in str(exc).lower():
-                        raise WorkspaceError(
-                            f"the workspace {self.path} stayed busy for {self.lock_timeout_seconds:g} s "
-                            "(another program is writing to it); try again"
-                        ) from None
-                    raise
+            except duckdb.Error as exc:
+                locked = isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+                if not locked:
+                    raise WorkspaceError(f"cannot open the workspace {self.path}: {str(exc).splitlines()[0]}") from None
+                if time.monotonic() > deadline:
+                    raise WorkspaceError(
+                        f"the workspace {self.path} stayed busy for {self.lock_timeout_seconds:g} s "
+                        "(another program is writing to it); try again"
+                    ) from None
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 1.6, 0.5)
 
@@ -156,6 +161,8 @@ class Workspace:
             con.execute(
                 "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING", [str(SCHEMA_VERSION)]
             )
+        except duckdb.Error as exc:
+            raise WorkspaceError(f"{self.path} is not a usable workspace database: {str(exc).splitlines()[0]}") from None
         finally:
             con.close()
         self._initialised = True
