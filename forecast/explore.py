@@ -24,6 +24,7 @@ class HistorySummary:
     start: pd.Timestamp
     end: pd.Timestamp  # start of the last interval
     complete_days: int
+    observed_days: float  # days with data: intervals with a value (any channel) x interval length
     total: int
     per_channel: pd.DataFrame  # channel, total, share, per_day, first, last
     by_hour: pd.DataFrame  # hour, per_day (mean messages in that local hour), share
@@ -109,8 +110,10 @@ def summarize(history: pd.DataFrame) -> HistorySummary:
     per_channel = history.assign(y=y).groupby("channel").agg(total=("y", "sum"), first=("ds", "min"), last=("ds", "max"))
     per_channel["total"] = per_channel["total"].astype("int64")
     per_channel["share"] = per_channel["total"] / max(total, 1)
-    observed_days = history.dropna(subset=["y"]).groupby("channel")["ds"].agg(lambda s: (s.max() - s.min() + freq) / pd.Timedelta(days=1))
-    per_channel["per_day"] = per_channel["total"] / observed_days
+    # per day of data: gaps (missing intervals) do not count as days
+    observed = history.dropna(subset=["y"])
+    day_share = freq / pd.Timedelta(days=1)
+    per_channel["per_day"] = per_channel["total"] / (observed.groupby("channel").size() * day_share)
     per_channel = per_channel.reset_index()[["channel", "total", "share", "per_day", "first", "last"]]
 
     complete = history.assign(date=history["ds"].dt.tz_localize(None).dt.normalize())
@@ -145,6 +148,7 @@ def summarize(history: pd.DataFrame) -> HistorySummary:
         start=history["ds"].min(),
         end=history["ds"].max(),
         complete_days=n_days,
+        observed_days=observed["ds"].nunique() * day_share,
         total=total,
         per_channel=per_channel,
         by_hour=by_hour,
@@ -162,8 +166,8 @@ def format_summary(s: HistorySummary, max_rows: int = 10) -> str:
     span_days = (s.end - s.start + s.freq) / pd.Timedelta(days=1)
     lines.append(f"Span: {s.start:%Y-%m-%d %H:%M} to {s.end + s.freq:%Y-%m-%d %H:%M} ({s.tz}), {span_days:,.1f} days, "
                  f"{s.complete_days:,} complete days, interval {format_freq(s.freq)}")
-    per_day = s.total / span_days if span_days else float("nan")
-    lines.append(f"Volume: {s.total:,} messages, {per_day:,.0f} per day on average")
+    per_day = s.total / s.observed_days if s.observed_days else float("nan")
+    lines.append(f"Volume: {s.total:,} messages, {per_day:,.0f} per day of data on average")
     lines.append("")
     lines.append("Per channel:")
     lines.append(f"  {'channel':<14}{'messages':>12}{'share':>8}{'per day':>10}")

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from forecast.explore import channel_mix, daily_totals, format_summary, hour_weekday_profile, summarize
 
@@ -65,3 +66,15 @@ def test_hour_weekday_profile_and_channel_mix():
     assert np.allclose(mix[mix["channel"] == "whatsapp"]["share"], 0.75)
     assert mix["iso_week"].iloc[0] == "2025-W36" and (mix["week_start"].dt.day_of_week == 0).all()
     assert mix["week_start"].nunique() == 10  # 70 days from Monday 1 September: 10 whole weeks
+
+
+def test_volume_per_day_leaves_gaps_out():
+    history = synthetic_history()
+    full = summarize(history)
+    history.loc[100:147, "y"] = pd.NA  # two days missing
+    s = summarize(history)
+    hours = 70 * 24 + 1  # 70 local days, one of them the 25-hour day of 26 October
+    assert full.observed_days == pytest.approx(hours / 24)
+    assert s.observed_days == pytest.approx((hours - 48) / 24)
+    assert s.per_channel["per_day"].item() == pytest.approx(s.total / s.observed_days)
+    assert f"{s.total / s.observed_days:,.0f} per day of data" in format_summary(s)
