@@ -398,32 +398,25 @@ def _read_csv(path: Path, label: str, wanted: Iterable[str] | None) -> _Table:
     cell, which keeps millions of rows small); pandas' reader is the fallback that names the line
     of a malformed row."""
     encoding, delimiter, text = _sniff_csv(path, label)
-    if encoding == "utf-8" and _needs_cp1252(path):
-        encoding = "cp1252"
     header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     wanted_set = set(wanted) if wanted is not None else None
     include = [h for h in header if wanted_set is None or h.strip().lstrip("\ufeff") in wanted_set]
-    source = (path, encoding, delimiter)
     try:
-        frame = _read_csv_arrow(path, encoding, delimiter, include)
+        try:
+            frame = _read_csv_arrow(path, encoding, delimiter, include)
+        except Exception as exc:
+            # a byte that is not UTF-8 beyond the sniffed start, in a column that is read
+            if encoding != "utf-8" or "utf8" not in str(exc).lower():
+                raise
+            encoding = "cp1252"
+            frame = _read_csv_arrow(path, encoding, delimiter, include)
     except UnicodeDecodeError:
         raise IngestError([Problem(label, "cannot decode the text (tried UTF-8, UTF-16 and cp1252)")]) from None
     except Exception:  # pyarrow.ArrowInvalid and friends: let pandas say where it breaks
         frame = _read_csv_pandas(path, label, encoding, delimiter, wanted_set)
+    source = (path, encoding, delimiter)
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
     return _Table.starting_at(frame, 2, label, source)
-
-
-def _needs_cp1252(path: Path) -> bool:
-    """Whether a file whose first 256 KiB were valid UTF-8 turns out not to be, further on."""
-    with _open_binary(path) as handle:
-        decoder = __import__("codecs").getincrementaldecoder("utf-8")()
-        while block := handle.read(1 << 22):
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError:
-                return True
-    return False
 
 
 def _read_csv_arrow(path: Path, encoding: str, delimiter: str, include: list[str]) -> pd.DataFrame:

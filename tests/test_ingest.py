@@ -522,3 +522,15 @@ def test_row_numbers_after_a_line_of_spaces(tmp_path):
     (problem,) = problems_of([path])
     # rows 2-6, the line of spaces (row 7), then stamps[5:] from row 8: stamps[8] is on row 11
     assert problem.rows == (11,)
+
+
+def test_a_cp1252_byte_past_the_sniffed_start(tmp_path):
+    stamps = pd.date_range("2025-02-01", periods=20 * 24 * 30, freq="2min").strftime("%Y-%m-%d %H:%M:%S")
+    rows = [f"{s},whatsapp,{'x' * 40}" for s in stamps]
+    rows[-5] = f"{stamps[-5]},caf\xe9,{'x' * 40}"  # in a column that is read
+    path = tmp_path / "late.csv"
+    path.write_bytes(("created_at,channel,bericht\n" + "\n".join(rows) + "\n").encode("cp1252"))
+    assert path.stat().st_size > 256 * 1024
+    result = ingest_files([path], OPTS)
+    assert int(result.history["y"].sum()) == len(stamps)
+    assert "café" in set(result.history["channel"])

@@ -271,7 +271,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 def cmd_staff(args: argparse.Namespace) -> int:
     from forecast.ingest import format_iso, read_interval_values
     from scheduling.opening_hours import parse_opening_hours
-    from scheduling.requirements import ServiceTarget, requirements
+    from scheduling.requirements import ServiceTarget, interval_of, requirements
     from webcare.units import parse_fraction, parse_percentage
 
     target = ServiceTarget(
@@ -306,8 +306,8 @@ def cmd_staff(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     write_csv_atomic(table.assign(ds=format_iso(table["ds"])), args.out)
     for channel, part in table.groupby("channel"):
-        step_hours = (part["ds"].diff().dropna().min() or pd.Timedelta("1h")).total_seconds() / 3600 if len(part) > 1 else (
-            pd.Timedelta(args.freq).total_seconds() / 3600 if args.freq else 1.0)
+        step = interval_of(pd.DatetimeIndex(part["ds"])) if len(part) > 1 else pd.Timedelta(args.freq)
+        step_hours = step.total_seconds() / 3600
         print(f"{channel}: {result.explanations[channel]}")
         print(f"  agent-hours: {part['agents_required'].sum() * step_hours:,.1f} productive, "
               f"{part['agents_scheduled'].sum() * step_hours:,.1f} scheduled; peak {part['agents_required'].max():,.0f} productive")
