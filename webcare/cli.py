@@ -159,7 +159,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("data/sample_history.csv"),
                    help="where to write the sample's canonical history (default data/sample_history.csv)")
     _add_tz(p)
+
+    for module in _extensions():
+        module.add_parser(sub)
     return parser
+
+
+# Commands that live in their own modules (webcare/cmd_*.py). Each module defines
+# ``NAME``, ``add_parser(sub)`` (adds its subparser) and ``run(args) -> int``; errors are
+# raised as the exceptions main() turns into exit status 2 (ValueError, UsageError ...).
+EXTENSIONS = ("webcare.cmd_simulate", "webcare.cmd_roster", "webcare.cmd_plan")
+
+
+def _extensions() -> list:
+    import importlib
+
+    found = []
+    for name in EXTENSIONS:
+        try:
+            found.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:  # a command not written yet; any other import error surfaces
+            if exc.name != name:
+                raise
+    return found
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -368,8 +390,10 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    commands = dict(COMMANDS)
+    commands.update({module.NAME: module.run for module in _extensions()})
     try:
-        return COMMANDS[args.command](args)
+        return commands[args.command](args)
     except IngestError as exc:
         print("error: the input cannot be used; nothing was written.", file=sys.stderr)
         for problem in exc.problems:
