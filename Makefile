@@ -25,8 +25,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# Every benchmark in benchmarks/ (each in a fresh process); rewrites BENCHMARKS.md (about 30 minutes).
+# One of them: make bench BENCH_ARGS="--only forecast"; tiny inputs: make bench BENCH_ARGS=--smoke
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 sample: $(STAMP)
 	$(BIN)/python scripts/generate_sample.py

@@ -6,24 +6,14 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app_pages.common import fmt_num, guarded, history_of, workspace
 from forecast.explore import MONTHS, WEEKDAYS, channel_mix, hour_weekday_profile, summarize
 from forecast.ingest import ALLOWED_FREQS, DEFAULT_TZ, ColumnChoice, IngestError, IngestOptions
-from webcare.datasets import SAMPLE_DATASET, dataset_name_for, ensure_sample, ingest_uploads
-from webcare.workspace import Workspace, WorkspaceError, default_path
+from webcare.datasets import SAMPLE_DATASET, dataset_name_for, ingest_uploads
+from webcare.i18n import t
+from webcare.workspace import Workspace, WorkspaceError
 
 FREQS = list(ALLOWED_FREQS.values())
-
-
-@st.cache_resource(show_spinner="Loading the bundled sample into the workspace...")
-def workspace() -> Workspace:
-    ws = Workspace(default_path())
-    ensure_sample(ws)
-    return ws
-
-
-@st.cache_data(show_spinner="Reading the dataset...", max_entries=8)
-def history_of(path: str, name: str, version: str) -> pd.DataFrame:
-    return Workspace(path).load_history(name)
 
 
 @st.cache_data(show_spinner="Profiling the history...", max_entries=8)
@@ -33,18 +23,18 @@ def views_of(path: str, name: str, version: str):
 
 
 def upload_form(ws: Workspace) -> None:
-    with st.expander("Add data: upload exports of your inbox tool", expanded=False):
+    with st.expander(t("Add data: upload exports of your inbox tool"), expanded=False):
         with st.form("upload", clear_on_submit=False):
             files = st.file_uploader(
                 key="upload_files",
-                label="Exports (CSV, XLSX or Parquet; one row per message, or counts per interval)",
+                label=t("Exports (CSV, XLSX or Parquet; one row per message, or counts per interval)"),
                 type=["csv", "txt", "tsv", "gz", "xlsx", "parquet"],
                 accept_multiple_files=True,
             )
             c1, c2, c3 = st.columns(3)
-            name = c1.text_input("Dataset name", help="Leave empty to use the first file's name. An existing name is replaced.")
-            tz = c2.text_input("Time zone of the team", value=DEFAULT_TZ)
-            freq = c3.selectbox("Interval", FREQS, index=FREQS.index("1h"))
+            name = c1.text_input(t("Dataset name"), help="Leave empty to use the first file's name. An existing name is replaced.")
+            tz = c2.text_input(t("Time zone of the team"), value=DEFAULT_TZ)
+            freq = c3.selectbox(t("Interval"), FREQS, index=FREQS.index("1h"))
             with st.popover("Columns and time stamps (optional)"):
                 timestamp_col = st.text_input("Timestamp column", help="Detected by name when empty")
                 channel_col = st.text_input("Channel column")
@@ -52,11 +42,11 @@ def upload_form(ws: Workspace) -> None:
                 channel = st.text_input("Channel name for files without a channel column", value="all")
                 source_tz = st.text_input("Zone of timestamps without an offset, if not the team's (e.g. UTC)")
                 offsets_local = st.checkbox("Offsets in the file are really local clock time")
-            submitted = st.form_submit_button("Read and save", type="primary", key="upload_submit")
+            submitted = st.form_submit_button(t("Read and save"), type="primary", key="upload_submit")
     if not submitted:
         return
     if not files:
-        st.warning("Choose one or more files first.")
+        st.warning(t("Choose one or more files first."))
         return
     options = IngestOptions(
         tz=tz.strip() or DEFAULT_TZ,
@@ -72,7 +62,7 @@ def upload_form(ws: Workspace) -> None:
             result = ingest_uploads([(f.name, f.getvalue()) for f in files], options)
             ws.save_dataset(dataset, result)
     except IngestError as exc:
-        st.error("The files cannot be used; nothing was saved.\n\n" + "\n".join(f"- {p}" for p in exc.problems))
+        st.error(t("The files cannot be used; nothing was saved.") + "\n\n" + "\n".join(f"- {p}" for p in exc.problems))
         return
     except WorkspaceError as exc:
         st.error(str(exc))
@@ -86,17 +76,17 @@ def report_section(info) -> None:
     span_days = (info.end + pd.Timedelta(info.freq) - info.start).total_seconds() / 86400
     gaps = report.get("gaps", [])
     c = st.columns(5)
-    c[0].metric("Messages", f"{info.volume:,}".replace(",", "."))
-    c[1].metric("Channels", len(info.channels))
-    c[2].metric("History", f"{span_days:,.0f} days")
-    c[3].metric("Interval", info.freq)
-    c[4].metric("Gaps", f"{sum(g['intervals'] for g in gaps):,} intervals" if gaps else "none")
+    c[0].metric(t("Messages"), fmt_num(info.volume))
+    c[1].metric(t("Channels"), len(info.channels))
+    c[2].metric(t("History"), f"{fmt_num(span_days)} {t('days')}")
+    c[3].metric(t("Interval"), info.freq)
+    c[4].metric(t("Gaps"), f"{fmt_num(sum(g['intervals'] for g in gaps))} intervals" if gaps else t("none"))
     step = pd.Timedelta(info.freq)
     st.caption(
         f"From {info.start:%a %d-%m-%Y %H:%M} up to {(info.end + step).tz_convert(info.tz):%a %d-%m-%Y %H:%M} ({info.tz}); "
         f"channels: {', '.join(info.channels)}; saved {info.created_at.tz_convert(info.tz):%d-%m-%Y %H:%M}"
     )
-    with st.expander("Ingestion report"):
+    with st.expander(t("Ingestion report")):
         rows = [
             {
                 "file": f["file"],
@@ -121,7 +111,7 @@ def report_section(info) -> None:
 
 
 def charts_section(summary, grid: pd.DataFrame, mix: pd.DataFrame) -> None:
-    st.subheader("When messages arrive")
+    st.subheader(t("When messages arrive"))
     heat = (
         alt.Chart(grid)
         .mark_rect()
@@ -132,7 +122,7 @@ def charts_section(summary, grid: pd.DataFrame, mix: pd.DataFrame) -> None:
             tooltip=[alt.Tooltip("weekday_name:N", title="Day"), alt.Tooltip("hour:O", title="Hour"),
                      alt.Tooltip("per_day:Q", title="Messages on average", format=",.1f")],
         )
-        .properties(height=260, title="Messages per hour and weekday (average of complete days)")
+        .properties(height=260, title=t("Messages per hour and weekday (average of complete days)"))
     )
     st.altair_chart(heat, width="stretch")
     left, right = st.columns(2)
@@ -144,7 +134,7 @@ def charts_section(summary, grid: pd.DataFrame, mix: pd.DataFrame) -> None:
             y=alt.Y("per_day:Q", title="Messages per day"),
             tooltip=[alt.Tooltip("month:N"), alt.Tooltip("per_day:Q", format=",.0f"), alt.Tooltip("index:Q", format=".0f", title="Index (100 = average day)")],
         )
-        .properties(height=240, title="By month")
+        .properties(height=240, title=t("By month"))
     )
     left.altair_chart(month, width="stretch")
     dom = (
@@ -155,7 +145,7 @@ def charts_section(summary, grid: pd.DataFrame, mix: pd.DataFrame) -> None:
             y=alt.Y("index:Q", title="Index (100 = average day)", scale=alt.Scale(zero=False)),
             tooltip=[alt.Tooltip("day:O"), alt.Tooltip("per_day:Q", format=",.0f", title="Messages per day"), alt.Tooltip("index:Q", format=".0f")],
         )
-        .properties(height=240, title="By day of the month")
+        .properties(height=240, title=t("By day of the month"))
     )
     right.altair_chart(dom, width="stretch")
     if not mix.empty:
@@ -169,13 +159,13 @@ def charts_section(summary, grid: pd.DataFrame, mix: pd.DataFrame) -> None:
                 tooltip=[alt.Tooltip("iso_week:N", title="ISO week"), "channel:N",
                          alt.Tooltip("volume:Q", format=",.0f"), alt.Tooltip("share:Q", format=".1%")],
             )
-            .properties(height=260, title="Channel mix over time")
+            .properties(height=260, title=t("Channel mix over time"))
         )
         st.altair_chart(area, width="stretch")
 
 
 def spikes_section(ws: Workspace, name: str, summary) -> None:
-    st.subheader("Days that stand out")
+    st.subheader(t("Days that stand out"))
     days = summary.standout_days
     if days.empty:
         st.info("No day stands out from the same weekday in the weeks around it.")
@@ -194,7 +184,7 @@ def spikes_section(ws: Workspace, name: str, summary) -> None:
                "Tick the days a forecast should not learn from (an outage, a viral complaint); holidays usually stay in.")
     edited = st.data_editor(table, hide_index=True, disabled=["date", "weekday", "messages", "expected", "ratio"],
                             column_config={"ratio": st.column_config.NumberColumn(format="x%.2f")}, key=f"spikes-{name}")
-    if st.button("Save exclusions"):
+    if st.button(t("Save exclusions")):
         chosen = {d: r for d, r, ex in zip(days["date"], edited["reason"], edited["exclude from training"]) if ex}
         keep = {d: r for d, r in excluded.items() if d not in set(days["date"])}
         ws.set_excluded_days(name, {**keep, **chosen})
@@ -202,21 +192,24 @@ def spikes_section(ws: Workspace, name: str, summary) -> None:
 
 
 def main() -> None:
-    st.title("Data")
+    st.title(t("Data"))
     ws = workspace()
     upload_form(ws)
     datasets = ws.list_datasets()
     names = [d.name for d in datasets]
     if st.session_state.get("dataset_choice") not in names:
-        st.session_state["dataset_choice"] = SAMPLE_DATASET if SAMPLE_DATASET in names else names[0]
-    name = st.selectbox("Dataset", names, key="dataset_choice")
+        saved = ws.setting("dataset")
+        st.session_state["dataset_choice"] = saved if saved in names else SAMPLE_DATASET if SAMPLE_DATASET in names else names[0]
+    name = st.selectbox(t("Dataset"), names, key="dataset_choice")
+    if ws.setting("dataset") != name:
+        ws.set_setting("dataset", name)
     info = next(d for d in datasets if d.name == name)
     version = info.created_at.isoformat()
     report_section(info)
     summary, grid, mix = views_of(str(ws.path), name, version)
     charts_section(summary, grid, mix)
     spikes_section(ws, name, summary)
-    with st.expander("Delete this dataset"):
+    with st.expander(t("Delete this dataset")):
         st.write("Deletes the history and the message details kept with it (handle times, case ids, labels).")
         if st.button(f"Delete '{name}'", disabled=name == SAMPLE_DATASET, help="The bundled sample cannot be deleted."):
             ws.delete_dataset(name)
@@ -224,7 +217,4 @@ def main() -> None:
             st.rerun()
 
 
-try:
-    main()
-except (WorkspaceError, ValueError) as exc:
-    st.error(str(exc))
+guarded(main)

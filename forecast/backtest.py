@@ -58,10 +58,14 @@ from forecast.timegrid import (
     future_utc_ns,
     parse_horizon,
     to_timedelta,
+    utc_ns,
     wall_to_utc_ns,
 )
 
-DEFAULT_MODELS = ("snaive", "snaive_day", "profile", "mstl")
+DEFAULT_MODELS = ("snaive", "snaive_day", "profile", "mstl", "ets")
+ENSEMBLE = "ensemble"
+ENSEMBLE_K = 3
+COMBINE_METHODS = ("weighted", "median")
 DEFAULT_STEP = "7d"
 FALLBACK_MODEL = "profile"
 METRICS = ("wape", "mase", "smape", "bias")
@@ -120,10 +124,14 @@ def run_fold(
     ``skipped`` and the reason; a model that breaks (any other error) ``failed`` with the error;
     neither has forecasts.
     """
+    import time
+
     row: dict = {"status": "ok", "reason": ""}
+    started = time.perf_counter()
     try:
         forecaster = get_forecaster(model, **dict(params or {})).fit(train)
         fc = forecaster.predict(horizon, levels)
+        row["seconds"] = time.perf_counter() - started
     except Exception as exc:  # one model failing on one channel must not stop the others
         if isinstance(exc, ForecastInputError):
             row.update(status="skipped", reason=str(exc))
@@ -251,8 +259,15 @@ def backtest(
     cutoffs: Sequence[pd.Timestamp] | None = None,
     params: Mapping[str, Mapping] | None = None,
     n_jobs: int = 1,
+    ensemble: int | None = None,
+    combine: str = "weighted",
+    select_by: str = "mase",
 ) -> BacktestResult:
     """Rolling-origin backtest of ``models`` on every channel of ``history``.
+
+    ``ensemble``: when a number k (>= 2), also score ``ensemble``, the combination (``combine``:
+    ``weighted`` or ``median``) of the best k models, chosen for each fold by ``select_by`` on
+    the *other* folds (:func:`add_ensemble`).
 
     ``horizon``: each fold forecasts this far (e.g. ``'28d'``); ``n_folds`` cutoffs ``step``
     apart (:func:`make_cutoffs`), or explicit ``cutoffs`` (the last interval each fold may see).
@@ -264,6 +279,7 @@ def backtest(
     ``ValueError``) when nothing at all could be backtested, saying how much history is needed.
     """
     levels = check_levels(levels)
+    models = tuple(m for m in models if m != ENSEMBLE)
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise ForecastInputError(f"unknown model(s) {', '.join(unknown)}; choose from: {', '.join(sorted(MODELS))}")
@@ -285,7 +301,8 @@ def backtest(
     rows = [r for rs, _ in results for r in rs]
     forecasts = [f for _, fs in results for f in fs]
     folds = pd.DataFrame(rows)
-    cols = ["channel", "model", "fold", "cutoff", "status", "reason", "n", *METRICS] + [f"coverage_{l:g}" for l in levels]
+    cols = ["channel", "model", "fold", "cutoff", "status", "reason", "n", *METRICS] + [f"coverage_{l:g}" for l in levels] \
+        + ["seconds"]
     for col in cols:
         if col not in folds.columns:
             folds[col] = np.nan
@@ -302,6 +319,8 @@ def backtest(
             f"the longest channel has {longest:.1f} days. First reason: {folds['reason'].iloc[0]}"
         )
     result = BacktestResult(folds, pd.DataFrame(), fc, levels)
+    if ensemble:
+        add_ensemble(result, int(ensemble), combine, select_by, models)
     _add_conformal_coverage(result)
     result.summary = summarize(result.folds, levels)
     return result
@@ -344,7 +363,8 @@ def summarize(folds: pd.DataFrame, levels: Sequence[float] = DEFAULT_LEVELS) -> 
     """Per channel and model: folds that ran, the mean of every metric over them, and a status
     (``ok`` = every fold ran, ``partial``, ``skipped`` (none ran), ``constant``) with the first
     reason."""
-    metric_cols = [c for c in folds.columns if c in METRICS or c.startswith(("coverage_", "conformal_coverage_"))]
+    metric_cols = [c for c in folds.columns
+                   if c in METRICS or c == "seconds" or c.startswith(("coverage_", "conformal_coverage_"))]
     rows = []
     for (channel, model), part in folds.groupby(["channel", "model"], sort=False):
         ran = part[~part["status"].isin(["skipped", "failed"])]
@@ -393,24 +413,121 @@ def select_models(summary: pd.DataFrame, select_by: str = "mase", models: Sequen
     return pd.DataFrame(rows)
 
 
-class AutoForecaster(Forecaster):
-    """``auto``: per channel, backtest the candidate models, pick the best (:func:`select_models`),
-    fit it on the whole history and give it conformal intervals from its backtest errors.
+# --------------------------------------------------------------------------------------------
+# Ensembles: combinations of the best k models
 
-    Learned state: ``backtest_`` (:class:`BacktestResult`, or None when no backtest could run),
-    ``selection_`` (``channel, model, reason, <select_by>, intervals``), ``forecasters_`` (per
-    channel, the fitted chosen forecaster), ``notes_``.
-    When the history is too short to backtest, every channel gets ``profile`` with its in-sample
-    intervals, and ``selection_`` says why.
+
+def combine_forecasts(yhats: np.ndarray, weights: np.ndarray, combine: str = "weighted") -> np.ndarray:
+    """Combine member forecasts (members x intervals): weighted mean, or median (weights unused)."""
+    yhats = np.asarray(yhats, dtype=float)
+    if combine == "median":
+        return np.median(yhats, axis=0)
+    if combine == "weighted":
+        w = np.asarray(weights, dtype=float)
+        return (w[:, None] * yhats).sum(axis=0) / w.sum()
+    raise ForecastInputError(f"ensemble: combine must be one of {', '.join(COMBINE_METHODS)} (got {combine!r})")
+
+
+def rank_members(table: pd.DataFrame, k: int, select_by: str = "mase",
+                 models: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
+    """The best ``k`` models of one channel (rows ``model``, ``select_by``, ``status``) and their
+    weights, proportional to 1 / error (a perfect model gets the weight of the best other one x 10)."""
+    ok = table[table["status"].isin(["ok"]) & np.isfinite(pd.to_numeric(table[select_by], errors="coerce"))]
+    if ok.empty:
+        return [], np.zeros(0)
+    order = {m: i for i, m in enumerate(models or ok["model"].unique())}
+    ok = ok.assign(_order=ok["model"].map(order).fillna(len(order))).sort_values([select_by, "_order"], kind="stable")
+    best = ok.iloc[: int(k)]
+    err = best[select_by].to_numpy(dtype=float)
+    positive = err[err > 0]
+    floor = positive.min() / 10 if positive.size else 1.0
+    return list(best["model"]), 1 / np.maximum(err, floor)
+
+
+def add_ensemble(result: BacktestResult, k: int = ENSEMBLE_K, combine: str = "weighted", select_by: str = "mase",
+                 models: Sequence[str] | None = None) -> None:
+    """Add ``ensemble`` rows to a backtest (folds and forecasts), per channel and fold.
+
+    For fold f the members are the best ``k`` models by mean ``select_by`` over the *other*
+    folds (with one fold: that fold, which flatters the ensemble), among the models that ran
+    every fold; so the ensemble's score is out of sample like every other model's. A channel with
+    fewer than two such models (or a constant channel) gets no ensemble rows.
+    """
+    if combine not in COMBINE_METHODS:
+        raise ForecastInputError(f"ensemble: combine must be one of {', '.join(COMBINE_METHODS)} (got {combine!r})")
+    if int(k) < 2:
+        raise ForecastInputError(f"an ensemble combines at least 2 models (got k={k})")
+    folds, fc = result.folds, result.forecasts
+    if fc.empty:
+        return
+    new_rows, new_fc = [], []
+    for channel, part in folds.groupby("channel", sort=False):
+        complete = part.groupby("model")["status"].agg(lambda s: (s == "ok").all())
+        usable = [m for m in complete.index if complete[m]]
+        if len(usable) < 2:
+            continue
+        part = part[part["model"].isin(usable)]
+        fold_ids = sorted(part["fold"].unique())
+        ch_fc = fc[(fc["channel"] == channel) & fc["model"].isin(usable)]
+        for fold in fold_ids:
+            others = part[part["fold"] != fold] if len(fold_ids) > 1 else part
+            means = others.groupby("model", sort=False)[select_by].mean().reset_index().assign(status="ok")
+            members, weights = rank_members(means, k, select_by, models)
+            if len(members) < 2:
+                continue
+            this = ch_fc[ch_fc["fold"] == fold]
+            wide = this.pivot_table(index="ds", columns="model", values="yhat", aggfunc="first")
+            if not set(members) <= set(wide.columns):
+                continue
+            base = this[this["model"] == members[0]].set_index("ds").loc[wide.index]
+            yhat = combine_forecasts(wide[members].to_numpy().T, weights, combine)
+            y = base["y"].to_numpy(dtype=float)
+            rows = part[(part["fold"] == fold) & part["model"].isin(members)]
+            # MASE of the ensemble with the fold's own scale (the same for every model of the fold).
+            member = rows[rows["model"] == members[0]].iloc[0]
+            mfc = base["yhat"].to_numpy(dtype=float)
+            keep = np.isfinite(y)
+            mae_member = np.abs(mfc[keep] - y[keep]).mean() if keep.any() else np.nan
+            scale = mae_member / member["mase"] if member["mase"] and np.isfinite(member["mase"]) else np.nan
+            metrics = evaluate(y, yhat, np.array([]), 1)
+            mae = np.abs(yhat[keep] - y[keep]).mean() if keep.any() else np.nan
+            metrics["mase"] = float(mae / scale) if scale and np.isfinite(scale) and scale > 0 else np.nan
+            cutoff = member["cutoff"]
+            how = "inverse-error weighted mean" if combine == "weighted" else "median"
+            new_rows.append({"channel": channel, "model": ENSEMBLE, "fold": fold, "cutoff": cutoff, "status": "ok",
+                             "reason": f"{how} of {', '.join(members)}", **metrics})
+            out = pd.DataFrame({"channel": channel, "model": ENSEMBLE, "fold": fold, "cutoff": cutoff,
+                                "ds": wide.index, "lead_hours": base["lead_hours"].to_numpy(), "y": y, "yhat": yhat})
+            new_fc.append(out)
+    if new_rows:
+        result.folds = pd.concat([folds, pd.DataFrame(new_rows)], ignore_index=True)
+        result.forecasts = pd.concat([fc, *new_fc], ignore_index=True)
+        result.forecasts = result.forecasts.reindex(columns=fc.columns)
+
+
+class EnsembleForecaster(Forecaster):
+    """``ensemble``: per channel, the combination of the best ``k`` models of a backtest.
+
+    ``fit`` backtests ``models`` (as ``auto`` does; or takes a finished ``backtest_result``), picks
+    per channel the best ``k`` by mean ``select_by`` over every fold, fits each on the whole
+    history and combines their forecasts: ``combine='weighted'`` (default; weights 1 / mean
+    error) or ``'median'``. Intervals: conformal, from the errors of the ensemble's own backtest
+    (:func:`add_ensemble`). A channel where fewer than two models could be backtested is forecast
+    by its best model (or ``profile``), with a note.
+
+    Learned state: ``members_`` (per channel, list of (model, weight)), ``forecasters_`` (per
+    channel, the fitted members, or one fallback), ``intervals_``, ``backtest_``, ``notes_``.
     """
 
-    name = "auto"
+    name = ENSEMBLE
     min_history_days = 14
 
-    def __init__(self, models: Sequence[str] = DEFAULT_MODELS, horizon="28d", n_folds: int = 3,
-                 step=DEFAULT_STEP, select_by: str = "mase", params: Mapping[str, Mapping] | None = None,
-                 n_jobs: int = 1):
+    def __init__(self, models: Sequence[str] = DEFAULT_MODELS, k: int = ENSEMBLE_K, combine: str = "weighted",
+                 horizon="28d", n_folds: int = 3, step=DEFAULT_STEP, select_by: str = "mase",
+                 params: Mapping[str, Mapping] | None = None, n_jobs: int = 1):
         self.models = models
+        self.k = k
+        self.combine = combine
         self.horizon = horizon
         self.n_folds = n_folds
         self.step = step
@@ -418,16 +535,171 @@ class AutoForecaster(Forecaster):
         self.params = params
         self.n_jobs = n_jobs
 
+    def fit(self, history, backtest_result: BacktestResult | None = None) -> "EnsembleForecaster":
+        if self.combine not in COMBINE_METHODS:
+            raise ForecastInputError(f"ensemble: combine must be one of {', '.join(COMBINE_METHODS)} (got {self.combine!r})")
+        data = split_channels(history)
+        params = dict(self.params or {})
+        models = tuple(m for m in self.models if m not in (ENSEMBLE, "auto"))
+        result, why = backtest_result, "fewer than two models could be backtested"
+        if result is None:
+            try:
+                result = backtest(history, models, self.horizon, self.n_folds, self.step, params=params,
+                                  n_jobs=self.n_jobs, ensemble=self.k, combine=self.combine, select_by=self.select_by)
+            except HistoryTooShortForBacktest as exc:
+                result, why = None, str(exc)
+        self.backtest_ = result
+        self.members_, self.forecasters_, self.intervals_, self.notes_ = {}, {}, {}, {}
+        for channel, series in data.items():
+            frame = series.frame()
+            members, weights = [], np.zeros(0)
+            if result is not None:
+                table = result.summary[(result.summary["channel"] == channel) & (result.summary["model"] != ENSEMBLE)]
+                members, weights = rank_members(table, self.k, self.select_by, models)
+            if len(members) < 2:
+                chosen = members[0] if members else FALLBACK_MODEL
+                fitted = get_forecaster(chosen, **dict(params.get(chosen, {}))).fit(frame)
+                q = result.residual_quantiles(channel, chosen) if result is not None else None
+                if q is not None:
+                    fitted.calibrate_intervals({channel: q})
+                self.members_[channel] = [(chosen, 1.0)]
+                self.forecasters_[channel] = [fitted]
+                self.intervals_[channel] = fitted.intervals_[channel]
+                self.notes_[channel] = [f"ensemble: {why}; using {chosen}"] + fitted.notes_[channel]
+                continue
+            fitted = [get_forecaster(m, **dict(params.get(m, {}))).fit(frame) for m in members]
+            self.members_[channel] = [(m, float(w)) for m, w in zip(members, weights)]
+            self.forecasters_[channel] = fitted
+            q = result.residual_quantiles(channel, ENSEMBLE)
+            self.intervals_[channel] = q if q is not None else fitted[0].intervals_[channel]
+            how = "weighted mean" if self.combine == "weighted" else "median"
+            share = weights / weights.sum()
+            self.notes_[channel] = [f"ensemble: {how} of " + ", ".join(f"{m} ({s:.0%})" for m, s in zip(members, share))]
+            self.notes_[channel] += [n for f in fitted for n in f.notes_[channel] if "missing intervals" in n][:1]
+        self.channels_ = list(self.forecasters_)
+        first = self.forecasters_[self.channels_[0]][0]
+        self.freq_, self.tz_ = first.freq_, first.tz_
+        self.last_ds_ = {c: fs[0].last_ds_[c] for c, fs in self.forecasters_.items()}
+        self.states_ = {c: [f.states_[c] for f in fs] for c, fs in self.forecasters_.items()}
+        return self
+
+    def predict(self, horizon="28d", levels: Sequence[float] = DEFAULT_LEVELS) -> pd.DataFrame:
+        self._check_fitted()
+        levels = check_levels(levels)
+        parts = []
+        for channel in self.channels_:
+            fitted = self.forecasters_[channel]
+            if len(fitted) == 1:
+                parts.append(fitted[0].predict(horizon, levels))
+                continue
+            member_fc = [f.predict(horizon, levels) for f in fitted]
+            first = member_fc[0]
+            if (first["model"] == "constant").all():
+                parts.append(first)
+                continue
+            weights = np.array([w for _, w in self.members_[channel]])
+            yhat = np.maximum(combine_forecasts(np.vstack([m["yhat"].to_numpy(float) for m in member_fc]),
+                                                weights, self.combine), 0.0)
+            out = {"channel": channel, "ds": first["ds"].to_numpy(), "yhat": yhat}
+            lead = utc_ns(first["ds"]) - int(utc_ns(self.last_ds_[channel])[0])
+            for level in levels:
+                lo, hi = self.intervals_[channel].bounds(yhat, lead, level)
+                out[f"yhat_lower_{level:g}"], out[f"yhat_upper_{level:g}"] = lo, hi
+            out["model"] = ENSEMBLE
+            parts.append(pd.DataFrame(out))
+        return pd.concat(parts, ignore_index=True)[forecast_columns(levels)]
+
+
+# --------------------------------------------------------------------------------------------
+# The auto forecaster
+
+# Prophet's cost per fit, measured on this project's 2-core machine (benchmarks/bench_forecast_speed.py):
+# about 1.1 ms per fitted interval (two years of hourly data: ~19 s).
+PROPHET_SECONDS_PER_ROW = 1.1e-3
+PROPHET_BUDGET_SECONDS = 60.0
+
+
+def prophet_affordable(data: Mapping[str, ChannelSeries], n_folds: int, n_jobs: int = 1,
+                       budget_seconds: float = PROPHET_BUDGET_SECONDS, history_weeks: int = 104) -> tuple[bool, float]:
+    """Whether backtesting and fitting Prophet on every channel ((n_folds + 1) fits each) is
+    expected to take at most ``budget_seconds`` (wall time over ``n_jobs`` workers); and the estimate."""
+    rows = sum(min(s.utc.size, int(history_weeks) * 7 * s.per_day) for s in data.values())
+    workers = max(1, min(len(data), _cores(n_jobs)))
+    estimate = rows * (int(n_folds) + 1) * PROPHET_SECONDS_PER_ROW / workers
+    return estimate <= budget_seconds, float(estimate)
+
+
+def _cores(n_jobs: int) -> int:
+    if n_jobs is None or n_jobs == 1:
+        return 1
+    import os
+
+    total = os.cpu_count() or 1
+    return total if n_jobs < 0 else min(int(n_jobs), total)
+
+
+class AutoForecaster(Forecaster):
+    """``auto``: per channel, backtest the candidate models, pick the best (:func:`select_models`),
+    fit it on the whole history and give it conformal intervals from its backtest errors.
+
+    Candidates: with ``models=None`` (the default) ``snaive``, ``snaive_day``, ``profile``,
+    ``mstl``, ``ets``; plus ``prophet`` when it is affordable (``prophet='auto'``,
+    :func:`prophet_affordable`: the expected time of its (n_folds + 1) fits per channel is within
+    ``prophet_budget_seconds``, default 60 s; ``prophet=True`` always, ``False`` never); plus
+    ``ensemble`` (the best ``ensemble_k`` combined, scored out of sample by :func:`add_ensemble`;
+    ``ensemble_k=None`` leaves it out). An explicit ``models`` list is used as given (``profile``
+    is always added as the fallback; name ``prophet`` and ``ensemble`` in it to have them).
+
+    Learned state: ``backtest_`` (:class:`BacktestResult`, or None when no backtest could run),
+    ``selection_`` (``channel, model, reason, <select_by>, intervals``), ``forecasters_`` (per
+    channel, the fitted chosen forecaster), ``candidates_``, ``notes_``.
+    When the history is too short to backtest, every channel gets ``profile`` with its in-sample
+    intervals, and ``selection_`` says why.
+    """
+
+    name = "auto"
+    min_history_days = 14
+
+    def __init__(self, models: Sequence[str] | None = None, horizon="28d", n_folds: int = 3,
+                 step=DEFAULT_STEP, select_by: str = "mase", params: Mapping[str, Mapping] | None = None,
+                 n_jobs: int = 1, prophet="auto", prophet_budget_seconds: float = PROPHET_BUDGET_SECONDS,
+                 ensemble_k: int | None = ENSEMBLE_K, combine: str = "weighted"):
+        self.models = models
+        self.horizon = horizon
+        self.n_folds = n_folds
+        self.step = step
+        self.select_by = select_by
+        self.params = params
+        self.n_jobs = n_jobs
+        self.prophet = prophet
+        self.prophet_budget_seconds = prophet_budget_seconds
+        self.ensemble_k = ensemble_k
+        self.combine = combine
+
     def fit(self, history) -> "AutoForecaster":
         data = split_channels(history)
         params = dict(self.params or {})
-        models = tuple(self.models)
+        default = self.models is None
+        asked = tuple(DEFAULT_MODELS if default else self.models)
+        models = tuple(m for m in asked if m not in (ENSEMBLE, "auto"))
         if FALLBACK_MODEL not in models:
             models = models + (FALLBACK_MODEL,)
+        notes = []
+        if default and "prophet" not in models and self.prophet is not False:
+            weeks = int(dict(params.get("prophet", {})).get("history_weeks", 104))
+            ok, estimate = prophet_affordable(data, self.n_folds, self.n_jobs, self.prophet_budget_seconds, weeks)
+            if self.prophet is True or (self.prophet == "auto" and ok):
+                models = models + ("prophet",)
+            else:
+                notes.append(f"prophet left out of the candidates: its backtest would take about {estimate:.0f} s "
+                             f"(budget {self.prophet_budget_seconds:g} s; ask for it with --model prophet)")
+        k = self.ensemble_k if (default or ENSEMBLE in asked) else None
+        self.candidates_ = list(models) + ([ENSEMBLE] if k else [])
         try:
-            self.backtest_ = backtest(history, models, self.horizon, self.n_folds, self.step,
-                                      params=params, n_jobs=self.n_jobs)
-            selection = select_models(self.backtest_.summary, self.select_by, models)
+            self.backtest_ = backtest(history, models, self.horizon, self.n_folds, self.step, params=params,
+                                      n_jobs=self.n_jobs, ensemble=k, combine=self.combine,
+                                      select_by=self.select_by)
+            selection = select_models(self.backtest_.summary, self.select_by, self.candidates_)
         except HistoryTooShortForBacktest as exc:
             self.backtest_ = None
             selection = pd.DataFrame({"channel": list(data), "model": FALLBACK_MODEL, self.select_by: np.nan,
@@ -435,17 +707,22 @@ class AutoForecaster(Forecaster):
         self.forecasters_, self.notes_, sources = {}, {}, []
         for row in selection.itertuples(index=False):
             frame = data[row.channel].frame()
-            forecaster = get_forecaster(row.model, **dict(params.get(row.model, {}))).fit(frame)
-            q = self.backtest_.residual_quantiles(row.channel, row.model) if self.backtest_ is not None else None
-            if q is not None:
-                forecaster.calibrate_intervals({row.channel: q})
+            if row.model == ENSEMBLE:
+                forecaster = EnsembleForecaster(models, k, self.combine, self.horizon, self.n_folds,
+                                                self.step, self.select_by, params).fit(frame, self.backtest_)
+            else:
+                forecaster = get_forecaster(row.model, **dict(params.get(row.model, {}))).fit(frame)
+                q = self.backtest_.residual_quantiles(row.channel, row.model) if self.backtest_ is not None else None
+                if q is not None:
+                    forecaster.calibrate_intervals({row.channel: q})
             self.forecasters_[row.channel] = forecaster
-            self.notes_[row.channel] = [f"model {row.model}: {row.reason}"] + forecaster.notes_[row.channel]
+            self.notes_[row.channel] = [f"model {row.model}: {row.reason}"] + notes + forecaster.notes_[row.channel]
             sources.append(forecaster.intervals_[row.channel].source)
         self.selection_ = selection.assign(intervals=sources)
         self.channels_ = list(self.forecasters_)
         first = next(iter(self.forecasters_.values()))
         self.freq_, self.tz_ = first.freq_, first.tz_
+        self.last_ds_ = {c: f.last_ds_[c] for c, f in self.forecasters_.items()}
         self.states_ = {c: f.states_[c] for c, f in self.forecasters_.items()}
         return self
 

@@ -933,7 +933,11 @@ def _drop_blank_rows(table: _Table) -> tuple[int, tuple[int, ...]]:
     leave behind); returns how many and the first few row numbers, for the report."""
     blank = np.ones(len(table.frame), dtype=bool)
     for col in table.frame.columns:
-        blank &= (_as_text(table.frame[col]) == "").to_numpy()
+        series = table.frame[col]
+        if pd.api.types.is_datetime64_any_dtype(series.dtype):  # typed cells (Parquet, XLSX): blank = missing
+            blank &= series.isna().to_numpy()
+        else:
+            blank &= (_as_text(series) == "").to_numpy()
     rows, n = _rows(table, blank)
     if n:
         table.frame = table.frame[~blank].reset_index(drop=True)
@@ -1371,8 +1375,18 @@ def _messages_table(messages: pd.DataFrame, tz: str) -> pd.DataFrame:
 
 def format_iso(ds: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     """ISO 8601 with the UTC offset, e.g. 2025-10-26T02:00:00+02:00 (vectorised)."""
-    text = pd.Series(pd.DatetimeIndex(ds).strftime("%Y-%m-%dT%H:%M:%S%z"))
-    return text.str.replace(r"([+-]\d{2})(\d{2})$", r"\1:\2", regex=True).to_numpy()
+    index = pd.DatetimeIndex(ds)
+    if index.tz is None:
+        raise ValueError("format_iso needs time-zone-aware timestamps")
+    if len(index) == 0:
+        return np.array([], dtype=object)
+    utc = index.tz_convert("UTC").tz_localize(None).as_unit("ns").to_numpy()
+    wall = index.tz_localize(None).as_unit("ns").to_numpy()
+    text = np.datetime_as_string(wall, unit="s")
+    offset_s = (wall - utc).astype("timedelta64[s]").astype(np.int64)
+    values, inverse = np.unique(offset_s, return_inverse=True)  # a handful of distinct offsets
+    suffixes = np.array([f"{'+' if v >= 0 else '-'}{abs(int(v)) // 3600:02d}:{abs(int(v)) // 60 % 60:02d}" for v in values])
+    return np.strings.add(text, suffixes[inverse.ravel()]).astype(object)
 
 
 def history_table(history: pd.DataFrame) -> pd.DataFrame:

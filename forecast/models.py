@@ -235,6 +235,57 @@ def split_channels(history) -> dict[str, ChannelSeries]:
     return out
 
 
+def resample_history(history, freq) -> pd.DataFrame:
+    """The history summed into coarser intervals of ``freq`` (e.g. 15-minute counts into hours),
+    in local wall-clock time (an hour is the four quarters that start within it; the repeated
+    hour of a 25-hour day stays two hours). A coarse interval with any missing part is missing.
+
+    Raises :class:`ForecastInputError` when ``freq`` is finer than the history's interval (a
+    forecast cannot be finer than its data), not a whole multiple of it, or does not divide a day.
+    """
+    frame = as_long_history(history)
+    target = pd.Timedelta(freq)
+    data = split_channels(frame)
+    first = next(iter(data.values()))
+    have = pd.Timedelta(first.freq_ns, unit="ns")
+    if target == have:
+        return frame.reset_index(drop=True)
+    if target < have:
+        raise ForecastInputError(
+            f"--freq {_td_text(target)} is finer than the history's intervals of {_td_text(have)}: "
+            f"a forecast cannot be finer than its data (use --freq {_td_text(have)} or coarser)"
+        )
+    if target.value % have.value or NS_PER_DAY % target.value:
+        raise ForecastInputError(
+            f"--freq {_td_text(target)} is not a whole number of the history's {_td_text(have)} intervals "
+            "or does not divide a day: use 15min, 30min, 1h (or 2h, 3h, 4h, 6h, 12h)"
+        )
+    ratio = target.value // have.value
+    parts = []
+    for name, series in data.items():
+        wall = series.wall
+        offset = wall - series.utc
+        start = wall - np.mod(wall, target.value) - offset  # local floor, back in UTC
+        grouped = pd.DataFrame({"start": start, "y": series.y}).groupby("start", sort=True)["y"]
+        sums = grouped.sum(min_count=1)
+        counts = grouped.count()
+        sums[counts < ratio] = np.nan
+        parts.append(pd.DataFrame({
+            "channel": name, "ds": from_utc_ns(sums.index.to_numpy(dtype=np.int64), series.tz),
+            "y": pd.array(sums.to_numpy(), dtype="Float64"),
+        }))
+    out = pd.concat(parts, ignore_index=True)
+    y = out["y"]
+    if (y.dropna() % 1 == 0).all():
+        out["y"] = y.astype("Int64")
+    return out
+
+
+def _td_text(td: pd.Timedelta) -> str:
+    minutes = int(td.total_seconds() // 60)
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}min"
+
+
 def impute_gaps(series: ChannelSeries) -> np.ndarray:
     """``y`` with missing intervals filled: the mean of the same local hour of the week over the
     history, else of the same hour of the day, else the overall mean."""
@@ -341,28 +392,39 @@ class ResidualQuantiles:
         approximation of the nearest level (scaled by the ratio of normal quantiles).
         """
         yhat = np.asarray(yhat, dtype=float)
-        table = self.table[self.table["level"] == level]
-        factor = 1.0
-        if table.empty:
-            known = self.table["level"].unique()
-            nearest = known[np.argmin(np.abs(known - level))]
-            table = self.table[self.table["level"] == nearest]
-            factor = _normal_quantile(level) / _normal_quantile(nearest)
-        pooled = table[table["bucket"] == -1].iloc[0]
-        by_bucket = table[table["bucket"] >= 0].set_index("bucket").sort_index()
+        factor, (pooled_lo, pooled_hi, have, lower_q, upper_q) = self._level_arrays(level)
         wanted = lead_bucket(lead_ns)
-        lo_q = np.full(yhat.size, pooled["lower"])
-        hi_q = np.full(yhat.size, pooled["upper"])
-        if not by_bucket.empty:
-            have = by_bucket.index.to_numpy()
+        lo_q = np.full(yhat.size, pooled_lo)
+        hi_q = np.full(yhat.size, pooled_hi)
+        if have.size:
             idx = np.searchsorted(have, wanted, side="right") - 1
             ok = idx >= 0
-            lo_q[ok] = by_bucket["lower"].to_numpy()[idx[ok]]
-            hi_q[ok] = by_bucket["upper"].to_numpy()[idx[ok]]
+            lo_q[ok] = lower_q[idx[ok]]
+            hi_q[ok] = upper_q[idx[ok]]
         scale = interval_scale(yhat, self.power)
         lower = np.maximum(yhat + factor * lo_q * scale, 0.0)
         upper = np.maximum(yhat + factor * hi_q * scale, lower)
         return lower, upper
+
+
+    def _level_arrays(self, level: float):
+        """(factor, (pooled lower, pooled upper, buckets, lower per bucket, upper per bucket)) for a
+        level, as numpy arrays (cached: many channels call this for every forecast)."""
+        cache = self.__dict__.setdefault("_arrays", {})
+        if level not in cache:
+            table = self.table[self.table["level"] == level]
+            factor = 1.0
+            if table.empty:
+                known = self.table["level"].unique()
+                nearest = known[np.argmin(np.abs(known - level))]
+                table = self.table[self.table["level"] == nearest]
+                factor = _normal_quantile(level) / _normal_quantile(nearest)
+            pooled = table[table["bucket"] == -1].iloc[0]
+            by_bucket = table[table["bucket"] >= 0].sort_values("bucket")
+            cache[level] = (factor, (float(pooled["lower"]), float(pooled["upper"]),
+                                     by_bucket["bucket"].to_numpy(dtype=np.int64),
+                                     by_bucket["lower"].to_numpy(dtype=float), by_bucket["upper"].to_numpy(dtype=float)))
+        return cache[level]
 
 
 def _normal_quantile(level: float) -> float:
@@ -528,16 +590,16 @@ def register(cls: type[Forecaster]) -> type[Forecaster]:
 
 
 def available_models() -> list[str]:
-    """Names :func:`get_forecaster` accepts (``auto`` included)."""
-    return sorted(MODELS) + ["auto"]
+    """Names :func:`get_forecaster` accepts (``auto`` and ``ensemble`` included)."""
+    return sorted(MODELS) + ["auto", "ensemble"]
 
 
 def get_forecaster(name: str, **params) -> Forecaster:
     """A new (unfitted) forecaster by registry name, e.g. ``get_forecaster('profile', weeks=8)``."""
-    if name == "auto":
-        from forecast.backtest import AutoForecaster
+    if name in ("auto", "ensemble"):
+        from forecast.backtest import AutoForecaster, EnsembleForecaster
 
-        return AutoForecaster(**params)
+        return (AutoForecaster if name == "auto" else EnsembleForecaster)(**params)
     if name not in MODELS:
         raise ForecastInputError(f"unknown model '{name}'; choose one of: {', '.join(available_models())}")
     return MODELS[name](**params)
@@ -899,3 +961,11 @@ class MSTLForecaster(Forecaster):
     def _insample_residuals(self, series: ChannelSeries, state: _MSTLState):
         y, yhat = state.residuals
         return y, yhat, None
+
+
+# --------------------------------------------------------------------------------------------
+# Models in their own modules register themselves on import (heavy libraries are imported only
+# when such a model is fitted).
+
+from forecast import statsmodels_models as _statsmodels_models  # noqa: E402,F401  (ets)
+from forecast import prophet_model as _prophet_model  # noqa: E402,F401  (prophet)

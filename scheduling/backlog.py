@@ -474,6 +474,411 @@ def fluid_fifo(arrivals, capacity, bucket_seconds, deadline_seconds, *, initial_
 
 
 # --------------------------------------------------------------------------------------------
+# Compiled planner kernels (numba): the same exact fluid FIFO, sequentially, for the many small
+# trial evaluations of :func:`required_staffing`. Without numba the numpy planner is used.
+# --------------------------------------------------------------------------------------------
+
+try:  # pragma: no cover - exercised implicitly
+    from numba import njit as _njit
+
+    HAVE_NUMBA = True
+except ModuleNotFoundError:  # pragma: no cover
+    HAVE_NUMBA = False
+
+    def _njit(*args, **kwargs):
+        def wrap(func):
+            return func
+
+        return wrap
+
+
+@_njit(cache=True, nogil=True)
+def _nb_counts(a, cap, lens, share, business, initial, deadline, on, late, scratch):
+    """On-time and late messages per bucket of one run of buckets (written into ``on``, ``late``).
+
+    The same exact fluid FIFO as :func:`_fluid_core` (piecewise linear cumulative curves, the
+    completion curve with one kink per bucket), walked with two pointers in level space instead
+    of sorting all breakpoints. ``scratch`` holds at least 7 (n + 1) floats.
+    """
+    none = np.zeros(0)
+    _nb_counts_core(a, cap, lens, share, business, initial, deadline, on, late, scratch, False,
+                    np.zeros(0, dtype=np.int64), none, none, none, none, none, none, 0.0)
+
+
+@_njit(cache=True, nogil=True)
+def _nb_finalise(kk, period, on, late, old_on, old_late, counts_on, counts_late, d_on, d_late,
+                 target):
+    """Add bucket kk's final change to its period; False when that period now misses."""
+    q = period[kk]
+    if q < 0:
+        return True
+    d_on[q] += on[kk] - old_on[kk]
+    d_late[q] += late[kk] - old_late[kk]
+    o = counts_on[q] + d_on[q]
+    decided = o + counts_late[q] + d_late[q]
+    return not (decided > 0.0 and o < (target - _TARGET_TOLERANCE) * decided)
+
+
+@_njit(cache=True, nogil=True)
+def _nb_counts_core(a, cap, lens, share, business, initial, deadline, on, late, scratch, check,
+                    period, old_on, old_late, counts_on, counts_late, d_on, d_late, target):
+    """:func:`_nb_counts`; with ``check`` (for capacity that only went down, so that every
+    bucket's on-time count can only fall and its late count only rise) it accumulates each
+    bucket's change into d_on / d_late (zeroed by the caller) as soon as the bucket is final and
+    returns False at the first period that misses the target: the rest need not be computed."""
+    n = a.size
+    T = scratch[0:n + 1]
+    CB = scratch[n + 1:2 * n + 2]
+    A = scratch[2 * n + 2:3 * n + 3]
+    S = scratch[3 * n + 3:4 * n + 4]
+    tau = scratch[4 * n + 4:5 * n + 5]
+    inner = scratch[5 * n + 5:6 * n + 6]
+    T[0] = 0.0
+    CB[0] = 0.0
+    A[0] = initial
+    S[0] = 0.0
+    b = initial
+    for k in range(n):
+        L = lens[k]
+        T[k + 1] = T[k] + L
+        CB[k + 1] = CB[k] + (share[k] * L if business else L)
+        A[k + 1] = A[k] + a[k]
+        nb = b + a[k] - cap[k]
+        if nb < 0.0:
+            nb = 0.0
+        s = A[k + 1] - nb
+        if s > A[k + 1]:
+            s = A[k + 1]
+        if s < S[k]:
+            s = S[k]
+        S[k + 1] = s
+        if b > 0.0 and cap[k] > a[k]:
+            t = b * L / (cap[k] - a[k])
+            if t > L:
+                t = L
+            tau[k] = t
+            v = S[k] + cap[k] * t / L
+        else:
+            tau[k] = 0.5 * L
+            v = 0.5 * (S[k] + S[k + 1])
+        if v < S[k]:
+            v = S[k]
+        if v > S[k + 1]:
+            v = S[k + 1]
+        inner[k] = v
+        b = nb
+        on[k] = 0.0
+        late[k] = 0.0
+    limit = deadline * (1.0 + 1e-12) + 1e-9
+    send = S[n]
+    top = A[n]
+    y = initial
+    k = 0
+    j = 0
+    h = 0
+    while y < send and y < top:
+        while k < n and A[k + 1] <= y:
+            if check and not _nb_finalise(k, period, on, late, old_on, old_late, counts_on,
+                                          counts_late, d_on, d_late, target):
+                return False
+            k += 1
+        if k >= n:
+            break
+        # the completion piece holding level y
+        found = False
+        while j < n:
+            if h == 0:
+                s0, s1, t0, t1 = S[j], inner[j], T[j], T[j] + tau[j]
+            else:
+                s0, s1, t0, t1 = inner[j], S[j + 1], T[j] + tau[j], T[j + 1]
+            if s1 > y:
+                found = True
+                break
+            if h == 0:
+                h = 1
+            else:
+                h = 0
+                j += 1
+        if not found:
+            break
+        y1 = A[k + 1]
+        if s1 < y1:
+            y1 = s1
+        if send < y1:
+            y1 = send
+        if y1 <= y:
+            break
+        rate = lens[k] / a[k]
+        u0 = T[k] + (y - A[k]) * rate
+        u1 = T[k] + (y1 - A[k]) * rate
+        slope = (t1 - t0) / (s1 - s0)
+        d0 = t0 + (y - s0) * slope
+        d1 = t0 + (y1 - s0) * slope
+        d0 = min(max(d0, t0), t1)
+        d1 = min(max(d1, t0), t1)
+        if business:
+            cu0 = CB[k] + share[k] * (u0 - T[k])
+            cu1 = CB[k] + share[k] * (u1 - T[k])
+            cd0 = CB[j] + share[j] * (d0 - T[j])
+            cd1 = CB[j] + share[j] * (d1 - T[j])
+        else:
+            cu0, cu1, cd0, cd1 = u0, u1, d0, d1
+        w0 = max(cd0 - cu0, 0.0)
+        w1 = max(cd1 - cu1, 0.0)
+        size = y1 - y
+        frac = _nb_share_at_most(w0, w1, limit)
+        on[k] += size * frac
+        late[k] += size * (1.0 - frac)
+        y = y1
+    # Messages still waiting at the end: late when already past the deadline.
+    if y < top:
+        end_clock = CB[n]
+        while k < n:
+            lo = max(A[k], y)
+            hi = A[k + 1]
+            if hi > lo and a[k] > 0.0:
+                rate = lens[k] / a[k]
+                u0 = T[k] + (lo - A[k]) * rate
+                u1 = T[k] + (hi - A[k]) * rate
+                if business:
+                    u0 = CB[k] + share[k] * (u0 - T[k])
+                    u1 = CB[k] + share[k] * (u1 - T[k])
+                late[k] += (hi - lo) * (1.0 - _nb_share_at_most(end_clock - u0, end_clock - u1, limit))
+            if check and not _nb_finalise(k, period, on, late, old_on, old_late, counts_on,
+                                          counts_late, d_on, d_late, target):
+                return False
+            k += 1
+    return True
+
+
+@_njit(cache=True, nogil=True)
+def _nb_share_at_most(w0, w1, limit):
+    lo = min(w0, w1)
+    hi = max(w0, w1)
+    if hi <= limit:
+        return 1.0
+    if lo > limit:
+        return 0.0
+    v = (limit - lo) / (hi - lo)
+    return min(max(v, 0.0), 1.0)
+
+
+@_njit(cache=True, nogil=True)
+def _nb_lindley_state(a, cap, initial, backlog, on, late, handled, lens, share, business,
+                      deadline, scratch):
+    """Full run: backlog at every boundary, on time / late / handled per bucket."""
+    m = a.size
+    b = initial
+    backlog[0] = b
+    for i in range(m):
+        nb = b + a[i] - cap[i]
+        if nb < 0.0:
+            nb = 0.0
+        backlog[i + 1] = nb
+        handled[i] = a[i] + b - nb
+        b = nb
+    _nb_counts(a, cap, lens, share, business, initial, deadline, on, late, scratch)
+
+
+@_njit(cache=True, nogil=True)
+def _nb_trial(pos, vals, a, cum, unit, base, lens, share, business, deadline, backlog, cap, on,
+              late, period, new_cap, new_backlog, new_on, new_late, d_on, d_late, scratch,
+              check, counts_on, counts_late, target):
+    """Exact effect of new agent counts at run positions ``pos`` on a local window.
+
+    Nothing changes before the first changed bucket; of the messages that arrived before it,
+    only those still waiting at its start can be affected, so the window starts at the bucket
+    ``w0`` holding the oldest of them (its backlog at that boundary, all older messages, is
+    served first, before the change). It ends at the first boundary ``k`` after the last change
+    at which both the old and the new backlog are empty: from there on nothing differs.
+    ``cum`` is the cumulative arrivals at the boundaries (the initial backlog first). Returns
+    (w0, k, pmin, pmax): the window and the range of periods it touches, whose changes in
+    on-time and late counts are left in d_on, d_late. With ``check`` (only for lowered
+    capacity) it stops at the first period that misses ``target`` and returns k = -1."""
+    m = a.size
+    first = pos[0]
+    last = pos[0]
+    for p in range(pos.size):
+        first = min(first, pos[p])
+        last = max(last, pos[p])
+    served = cum[first] - backlog[first]
+    w0 = np.searchsorted(cum, served, side="right") - 1
+    if w0 < 0:
+        w0 = 0
+    if w0 > first:
+        w0 = first
+    start = backlog[w0]
+    for i in range(w0, last + 1):
+        new_cap[i] = cap[i]
+    for i in range(w0, first + 1):
+        new_backlog[i] = backlog[i]
+    for p in range(pos.size):
+        new_cap[pos[p]] = vals[p] * unit[pos[p]] + base[pos[p]]
+    b = backlog[first]
+    k = m
+    for i in range(first, m):
+        if i > last:
+            new_cap[i] = cap[i]
+        b = b + a[i] - new_cap[i]
+        if b < 0.0:
+            b = 0.0
+        new_backlog[i + 1] = b
+        if i >= last and b <= _EMPTY and backlog[i + 1] <= _EMPTY:
+            k = i + 1
+            break
+    pmin = period.size + d_on.size
+    pmax = -1
+    for i in range(w0, k):
+        q = period[i]
+        if q >= 0:
+            pmin = min(pmin, q)
+            pmax = max(pmax, q)
+    if check:
+        for q in range(pmin, pmax + 1):
+            d_on[q] = 0.0
+            d_late[q] = 0.0
+        full = _nb_counts_core(a[w0:k], new_cap[w0:k], lens[w0:k], share[w0:k], business, start,
+                               deadline, new_on[w0:k], new_late[w0:k], scratch, True, period[w0:k],
+                               on[w0:k], late[w0:k], counts_on, counts_late, d_on, d_late, target)
+        if not full:
+            return w0, -1, pmin, pmax
+    else:
+        _nb_counts(a[w0:k], new_cap[w0:k], lens[w0:k], share[w0:k], business, start, deadline,
+                   new_on[w0:k], new_late[w0:k], scratch)
+    for q in range(pmin, pmax + 1):
+        d_on[q] = 0.0
+        d_late[q] = 0.0
+    for i in range(w0, k):
+        q = period[i]
+        if q >= 0:
+            d_on[q] += new_on[i] - on[i]
+            d_late[q] += new_late[i] - late[i]
+    return w0, k, pmin, pmax
+
+
+@_njit(cache=True, nogil=True)
+def _nb_ok(pmin, pmax, counts_on, counts_late, d_on, d_late, target):
+    for q in range(pmin, pmax + 1):
+        o = counts_on[q] + d_on[q]
+        decided = o + counts_late[q] + d_late[q]
+        if decided > 0.0 and o < (target - _TARGET_TOLERANCE) * decided:
+            return False
+    return True
+
+
+@_njit(cache=True, nogil=True)
+def _nb_accept(w0, k, pmin, pmax, cap, backlog, on, late, new_cap, new_backlog, new_on,
+               new_late, counts_on, counts_late, d_on, d_late):
+    for i in range(w0, k):
+        cap[i] = new_cap[i]
+        on[i] = new_on[i]
+        late[i] = new_late[i]
+    for i in range(w0, k + 1):
+        backlog[i] = new_backlog[i]
+    for q in range(pmin, pmax + 1):
+        counts_on[q] += d_on[q]
+        counts_late[q] += d_late[q]
+
+
+@_njit(cache=True, nogil=True)
+def _nb_positions(ptr, idx, buckets, values):
+    total = 0
+    for b in buckets:
+        total += ptr[b + 1] - ptr[b]
+    pos = np.empty(total, dtype=np.int64)
+    vals = np.empty(total)
+    at = 0
+    for r in range(buckets.size):
+        b = buckets[r]
+        for i in range(ptr[b], ptr[b + 1]):
+            pos[at] = idx[i]
+            vals[at] = values[r]
+            at += 1
+    return pos, vals
+
+
+@_njit(cache=True, nogil=True)
+def _nb_smooth(agents, floor, is_open, ptr, idx, target, a, cum, unit, base, lens, share, business,
+               deadline, backlog, cap, on, late, period, counts_on, counts_late, new_cap,
+               new_backlog, new_on, new_late, d_on, d_late, scratch):
+    """Step 5 of :func:`required_staffing` on the compiled state."""
+    n = agents.size
+    two = np.empty(2, dtype=np.int64)
+    twoval = np.empty(2)
+    moved = True
+    while moved:
+        moved = False
+        by_size = np.argsort(-agents, kind="mergesort")
+        for t in by_size:
+            for s in (t - 1, t + 1):
+                if s < 0 or s >= n or not is_open[s] or agents[t] - 1 < floor[t]:
+                    continue
+                if agents[t] - agents[s] < 2:
+                    continue
+                two[0] = t
+                two[1] = s
+                twoval[0] = agents[t] - 1
+                twoval[1] = agents[s] + 1
+                pos, vals = _nb_positions(ptr, idx, two, twoval)
+                w0, k, pmin, pmax = _nb_trial(pos, vals, a, cum, unit, base, lens, share, business,
+                                              deadline, backlog, cap, on, late, period, new_cap,
+                                              new_backlog, new_on, new_late, d_on, d_late,
+                                              scratch, False, counts_on, counts_late, target)
+                if _nb_ok(pmin, pmax, counts_on, counts_late, d_on, d_late, target):
+                    _nb_accept(w0, k, pmin, pmax, cap, backlog, on, late, new_cap, new_backlog,
+                               new_on, new_late, counts_on, counts_late, d_on, d_late)
+                    agents[t] -= 1
+                    agents[s] += 1
+                    moved = True
+
+
+@_njit(cache=True, nogil=True)
+def _nb_trim(order, agents, floor, ptr, idx, target, a, cum, unit, base, lens, share, business,
+             deadline, backlog, cap, on, late, period, counts_on, counts_late, new_cap,
+             new_backlog, new_on, new_late, d_on, d_late, scratch):
+    """Step 4 (and 6) of :func:`required_staffing` on the compiled state: lower each bucket, in
+    ``order``, as far as every period still meets the target (bisection on that bucket)."""
+    one = np.empty(1, dtype=np.int64)
+    oneval = np.empty(1)
+    w0 = k = pmin = pmax = 0
+    for t in order:
+        if agents[t] <= floor[t]:
+            continue
+        one[0] = t
+        lo = floor[t] - 1
+        hi = agents[t]
+        last_ok = False
+        value = agents[t] - 1
+        while True:
+            oneval[0] = value
+            pos, vals = _nb_positions(ptr, idx, one, oneval)
+            w0, k, pmin, pmax = _nb_trial(pos, vals, a, cum, unit, base, lens, share, business,
+                                          deadline, backlog, cap, on, late, period, new_cap,
+                                          new_backlog, new_on, new_late, d_on, d_late, scratch,
+                                          True, counts_on, counts_late, target)
+            last_ok = k >= 0 and _nb_ok(pmin, pmax, counts_on, counts_late, d_on, d_late, target)
+            if last_ok:
+                hi = value
+            else:
+                lo = value
+            if hi == agents[t] or hi - lo <= 1:
+                break
+            value = (lo + hi) // 2
+        if hi == agents[t]:
+            continue
+        if not last_ok:
+            oneval[0] = hi
+            pos, vals = _nb_positions(ptr, idx, one, oneval)
+            w0, k, pmin, pmax = _nb_trial(pos, vals, a, cum, unit, base, lens, share, business,
+                                          deadline, backlog, cap, on, late, period, new_cap,
+                                          new_backlog, new_on, new_late, d_on, d_late, scratch,
+                                          False, counts_on, counts_late, target)
+        _nb_accept(w0, k, pmin, pmax, cap, backlog, on, late, new_cap, new_backlog, new_on,
+                   new_late, counts_on, counts_late, d_on, d_late)
+        agents[t] = hi
+
+
+# --------------------------------------------------------------------------------------------
 # Validation helpers
 # --------------------------------------------------------------------------------------------
 
@@ -692,8 +1097,10 @@ def _aggregate(frame: pd.DataFrame, keys, segments, run_length, offset, quantile
     return table
 
 
-def _run(inputs: _Inputs, agents_run, take, initial, want_segments=True):
+def _run(inputs: _Inputs, agents_run, take, initial, want_segments=True, base=None):
     capacity = agents_run * inputs.open[take] * inputs.rate[take]
+    if base is not None:
+        capacity = capacity + base[take]
     share = inputs.open[take] if inputs.clock == "business" else None
     return _fluid_core(inputs.arrivals[take], capacity, inputs.lengths[take], initial,
                        inputs.deadline, share, want_segments)
@@ -701,7 +1108,7 @@ def _run(inputs: _Inputs, agents_run, take, initial, want_segments=True):
 
 def evaluate_backlog(arrivals, agents, open_fraction=None, *, aht_seconds, deadline,
                      concurrency=1.0, slowdown=None, max_occupancy=1.0, initial_backlog=None,
-                     clock="real") -> BacklogResult:
+                     clock="real", base_capacity=None, quantile=0.9) -> BacklogResult:
     r"""
     What a given staffing achieves, per bucket, day and week, under the fluid FIFO model.
 
@@ -743,6 +1150,11 @@ def evaluate_backlog(arrivals, agents, open_fraction=None, *, aht_seconds, deadl
         ``"business"``: only open time counts, so a message arriving at night starts its clock
         at opening; waits are then reported in open time too. Business-clock service levels
         are never below real-clock ones.
+    base_capacity : array_like or pandas.Series, optional
+        Messages per bucket handled besides the agents' capacity (>= 0), e.g. what agents of a
+        channel with higher priority leave unused (:mod:`scheduling.channels`).
+    quantile : float
+        Response-time quantile reported in ``p90_response_minutes`` (default 0.9).
 
     Returns
     -------
@@ -765,13 +1177,18 @@ def evaluate_backlog(arrivals, agents, open_fraction=None, *, aht_seconds, deadl
                       clock=clock)
     n = inputs.arrivals.size
     agents = _broadcast("agents", agents, n, minimum=0.0, index=inputs.index)
+    base = None
+    if base_capacity is not None:
+        base = _broadcast("base_capacity", base_capacity, n, minimum=0.0, index=inputs.index)
+    if not 0 < quantile < 1:
+        raise ValueError("quantile must be in (0, 1)")
     offset, take, initial = _extend_with_warmup(inputs, initial_backlog)
-    run = _run(inputs, agents[take], take, initial)
+    run = _run(inputs, agents[take], take, initial, base=base)
     segments = run["segments"]
     horizon = slice(offset, None)
     groups = np.full(take.size, -1)
     groups[offset:] = np.arange(n)
-    mean, q = _group_wait_stats(segments, groups, n)
+    mean, q = _group_wait_stats(segments, groups, n, quantile)
     on, late, und = run["on_time"][horizon], run["late"][horizon], run["undetermined"][horizon]
     decided = on + late
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -793,9 +1210,9 @@ def evaluate_backlog(arrivals, agents, open_fraction=None, *, aht_seconds, deadl
         "p90_response_minutes": q / 60.0,
     }, index=inputs.index)
     frame["_length_hours"] = inputs.lengths / 3600.0
-    days = _aggregate(frame, _local_days(inputs.index), segments, take.size, offset)
+    days = _aggregate(frame, _local_days(inputs.index), segments, take.size, offset, quantile)
     days.index = pd.DatetimeIndex(days.index, name="date")
-    weeks = _aggregate(frame, _iso_weeks(inputs.index), segments, take.size, offset)
+    weeks = _aggregate(frame, _iso_weeks(inputs.index), segments, take.size, offset, quantile)
     weeks.index.name = "week"
     frame = frame.drop(columns="_length_hours")
     total_decided = on.sum() + late.sum()
@@ -1005,13 +1422,16 @@ class _Planner:
     """State of the greedy search: the plan, its backlog and its on-time counts per period."""
 
     def __init__(self, inputs: _Inputs, take, offset, initial, period_of_bucket, n_periods,
-                 target, floor):
+                 target, floor, base=None):
         self.inputs, self.take, self.offset, self.initial = inputs, take, offset, initial
         self.target, self.floor = target, floor
         self.n_periods = n_periods
         self.a = inputs.arrivals[take]
         self.len = inputs.lengths[take]
         self.unit = (inputs.open * inputs.rate)[take]       # capacity of one agent per bucket
+        # capacity available besides the planned agents (e.g. left over by a channel of higher
+        # priority), messages per bucket
+        self.base = np.zeros(take.size) if base is None else np.asarray(base, dtype=float)[take]
         self.share = inputs.open[take] if inputs.clock == "business" else None
         self.period = np.full(take.size, -1)
         self.period[offset:] = period_of_bucket
@@ -1022,7 +1442,7 @@ class _Planner:
         self._full()
 
     def _full(self):
-        cap = self.agents[self.take] * self.unit
+        cap = self.agents[self.take] * self.unit + self.base
         run = _fluid_core(self.a, cap, self.len, self.initial, self.inputs.deadline, self.share,
                           want_segments=False)
         self.cap = cap
@@ -1055,7 +1475,7 @@ class _Planner:
         w0 = int(empty[-1]) if empty.size else 0
         start_backlog = self.backlog[w0] if w0 == 0 else 0.0
         cap = self.cap[w0:].copy()
-        cap[positions - w0] = values * self.unit[positions]
+        cap[positions - w0] = values * self.unit[positions] + self.base[positions]
         backlog = _lindley(self.a[w0:] - cap, start_backlog)
         after = np.flatnonzero((backlog[last - w0 + 1:] <= _EMPTY)
                                & (self.backlog[last + 1:] <= _EMPTY))
@@ -1087,10 +1507,94 @@ class _Planner:
         return bool(self.meets(counts[0][periods], counts[1][periods]).all())
 
 
+class _FastPlanner(_Planner):
+    """The planner's state in flat arrays, with trials, trim and smoothing compiled (numba)."""
+
+    def __init__(self, inputs: _Inputs, take, offset, initial, period_of_bucket, n_periods,
+                 target, floor, base=None):
+        self.inputs, self.take, self.offset, self.initial = inputs, take, offset, initial
+        self.target, self.floor = target, floor
+        self.n_periods = n_periods
+        m = take.size
+        self.a = np.ascontiguousarray(inputs.arrivals[take], dtype=float)
+        self.cum = float(initial) + np.concatenate([[0.0], np.cumsum(self.a)])
+        self.len = np.ascontiguousarray(inputs.lengths[take], dtype=float)
+        self.unit = np.ascontiguousarray((inputs.open * inputs.rate)[take], dtype=float)
+        self.base = np.zeros(m) if base is None else np.ascontiguousarray(
+            np.asarray(base, dtype=float)[take])
+        self.business = inputs.clock == "business"
+        self.share_arr = np.ascontiguousarray(inputs.open[take] if self.business else np.ones(m))
+        self.period = np.full(m, -1, dtype=np.int64)
+        self.period[offset:] = period_of_bucket
+        order = np.argsort(take, kind="stable")
+        self.ptr = np.searchsorted(take[order], np.arange(inputs.arrivals.size + 1)).astype(np.int64)
+        self.idx = order.astype(np.int64)
+        self.agents = floor.astype(np.int64).copy()
+        self.cap = np.empty(m)
+        self.backlog = np.empty(m + 1)
+        self.on, self.late, self.handled = np.empty(m), np.empty(m), np.empty(m)
+        self.new_cap, self.new_backlog = np.empty(m), np.empty(m + 1)
+        self.new_on, self.new_late = np.empty(m), np.empty(m)
+        self.d_on, self.d_late = np.zeros(max(n_periods, 1)), np.zeros(max(n_periods, 1))
+        self.scratch = np.empty(7 * (m + 1))
+        self._full()
+
+    def _full(self):
+        self.cap[:] = self.agents[self.take] * self.unit + self.base
+        _nb_lindley_state(self.a, self.cap, float(self.initial), self.backlog, self.on, self.late,
+                          self.handled, self.len, self.share_arr, self.business,
+                          float(self.inputs.deadline), self.scratch)
+        self.counts = self._by_period(self.period, self.on, self.late)
+
+    def _state(self):
+        return (self.a, self.cum, self.unit, self.base, self.len, self.share_arr, self.business,
+                float(self.inputs.deadline), self.backlog, self.cap, self.on, self.late,
+                self.period)
+
+    def _scratch(self):
+        return (self.new_cap, self.new_backlog, self.new_on, self.new_late, self.d_on,
+                self.d_late, self.scratch)
+
+    def _run_trial(self, new_agents: dict):
+        buckets = np.fromiter(new_agents.keys(), dtype=np.int64, count=len(new_agents))
+        values = np.fromiter(new_agents.values(), dtype=float, count=len(new_agents))
+        pos, vals = _nb_positions(self.ptr, self.idx, buckets, values)
+        return _nb_trial(pos, vals, *self._state(), *self._scratch(), False, self.counts[0],
+                         self.counts[1], float(self.target))
+
+    def trial(self, new_agents: dict):
+        w0, k, pmin, pmax = self._run_trial(new_agents)
+        on, late = self.counts[0].copy(), self.counts[1].copy()
+        if pmax >= pmin:
+            on[pmin:pmax + 1] += self.d_on[pmin:pmax + 1]
+            late[pmin:pmax + 1] += self.d_late[pmin:pmax + 1]
+        return {"new_agents": dict(new_agents), "counts": (on, late),
+                "touched": np.arange(pmin, pmax + 1)}
+
+    def accept(self, trial):
+        w0, k, pmin, pmax = self._run_trial(trial["new_agents"])
+        _nb_accept(w0, k, pmin, pmax, self.cap, self.backlog, self.on, self.late, self.new_cap,
+                   self.new_backlog, self.new_on, self.new_late, self.counts[0], self.counts[1],
+                   self.d_on, self.d_late)
+        for t, v in trial["new_agents"].items():
+            self.agents[t] = v
+
+    def trim(self, order):
+        _nb_trim(np.asarray(order, dtype=np.int64), self.agents, self.floor.astype(np.int64),
+                 self.ptr, self.idx, float(self.target), *self._state(), self.counts[0],
+                 self.counts[1], *self._scratch())
+
+    def smooth(self, is_open):
+        _nb_smooth(self.agents, self.floor.astype(np.int64), np.asarray(is_open, dtype=np.bool_),
+                   self.ptr, self.idx, float(self.target), *self._state(), self.counts[0],
+                   self.counts[1], *self._scratch())
+
+
 def required_staffing(arrivals, open_fraction=None, *, aht_seconds, deadline, target,
                       period="day", min_agents=1, concurrency=1.0, slowdown=None,
                       max_occupancy=1.0, initial_backlog=None, clock="real",
-                      max_agents=500, smoothing=True) -> StaffingPlan:
+                      max_agents=500, smoothing=True, base_capacity=None,
+                      compiled=None) -> StaffingPlan:
     r"""
     The smallest whole staffing per bucket that meets a service-level target, or why none can.
 
@@ -1154,6 +1658,13 @@ def required_staffing(arrivals, open_fraction=None, *, aht_seconds, deadline, ta
         of reach instead of returning an absurd staffing.
     smoothing : bool
         Run the smoothing step (5) and the second trim.
+    base_capacity : array_like or pandas.Series, optional
+        Messages per bucket the team can handle besides the planned agents (>= 0), e.g. the
+        capacity that agents of a channel with higher priority leave unused
+        (:mod:`scheduling.channels`). Counted in the plan's evaluation too.
+    compiled : bool or None
+        Run the search with the compiled (numba) kernels; None (default) uses them when numba
+        is installed. Both give the same plan up to rounding (about 1e-12 of a message).
 
     Returns
     -------
@@ -1227,7 +1738,14 @@ def required_staffing(arrivals, open_fraction=None, *, aht_seconds, deadline, ta
     # 2. Floor, then 3. forward raise.
     floor = np.where(is_open, min_agents, 0).astype(np.int64)
     offset, take, initial = _extend_with_warmup(inputs, initial_backlog)
-    planner = _Planner(inputs, take, offset, initial, codes, n_periods, target, floor)
+    base = None
+    if base_capacity is not None:
+        base = _broadcast("base_capacity", base_capacity, n, minimum=0.0, index=inputs.index)
+    use_compiled = HAVE_NUMBA if compiled is None else bool(compiled)
+    if use_compiled and not HAVE_NUMBA:
+        raise ValueError("compiled=True needs numba, which is not installed")
+    planner_class = _FastPlanner if use_compiled else _Planner
+    planner = planner_class(inputs, take, offset, initial, codes, n_periods, target, floor, base)
     bounds = np.concatenate([[0.0], np.cumsum(inputs.lengths)])
     if inputs.clock == "business":
         clock_bounds = np.concatenate([[0.0], np.cumsum(inputs.open * inputs.lengths)])
@@ -1334,16 +1852,29 @@ def required_staffing(arrivals, open_fraction=None, *, aht_seconds, deadline, ta
                         planner.accept(trial)
                         moved = True
 
-    trim()
-    if smoothing:
-        smooth()
+    if use_compiled:
+        def fast_trim():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                use = np.where(planner.cap[horizon] > 0,
+                               planner.handled[horizon] / planner.cap[horizon], 1.0)
+            planner.trim(np.lexsort((-np.arange(n), use)))
+
+        fast_trim()
+        if smoothing:
+            planner.smooth(is_open)
+            planner._full()
+            fast_trim()
+    else:
         trim()
+        if smoothing:
+            smooth()
+            trim()
 
     agents = pd.Series(planner.agents.copy(), index=inputs.index, name="agents")
     evaluation = evaluate_backlog(arrivals, agents, inputs.open, aht_seconds=aht_seconds,
                                   deadline=deadline, concurrency=concurrency, slowdown=slowdown,
                                   max_occupancy=max_occupancy, initial_backlog=initial_backlog,
-                                  clock=clock)
+                                  clock=clock, base_capacity=base)
     iv = evaluation.intervals
     on = np.bincount(codes[keep], iv["on_time"].to_numpy()[keep], minlength=n_periods)
     late = np.bincount(codes[keep], iv["late"].to_numpy()[keep], minlength=n_periods)

@@ -45,6 +45,7 @@ __all__ = [
     "occupancy",
     "offered_load",
     "required_agents",
+    "required_agents_erlang_a",
     "service_level",
     "square_root_staffing",
 ]
@@ -1048,6 +1049,107 @@ def erlang_a(agents, load_erlangs, aht_seconds, patience_seconds, threshold_seco
     fields = {key: _shaped(value, shape) for key, value in measures.items()}
     return ErlangAResult(sl_definition=sl_definition,
                          service_level=fields[f"service_level_{sl_definition}"], **fields)
+
+
+def required_agents_erlang_a(load_erlangs, aht_seconds, patience_seconds, threshold_seconds=None, *,
+                             target_service_level=None, target_asa_seconds=None, max_occupancy=None,
+                             max_abandon_probability=None, sl_definition="offered"):
+    r"""
+    Smallest whole number of agents meeting every given target, per interval (Erlang A).
+
+    A staffing s is accepted when all given targets hold for :func:`erlang_a` at s:
+    service level (under ``sl_definition``) >= ``target_service_level``, ASA (over all arrivals)
+    <= ``target_asa_seconds``, occupancy <= ``max_occupancy`` and P(abandon) <=
+    ``max_abandon_probability``. Each measure is monotone in s (more agents: higher service
+    level, shorter waits, fewer abandonments, lower occupancy), so the answer is found per
+    interval by doubling an upper bound and bisecting, all intervals at once: about
+    2 log2(s) vectorised evaluations. With finite patience every staffing is stable, so unlike
+    Erlang C the answer may be below the load. Zero load needs 0 agents.
+
+    Parameters
+    ----------
+    load_erlangs, aht_seconds, patience_seconds, threshold_seconds
+        As in :func:`erlang_a` (``threshold_seconds`` only needed with a service-level target).
+    target_service_level : array_like, optional
+        Minimum service level, a fraction in [0, 1].
+    target_asa_seconds : array_like, optional
+        Maximum average speed of answer [s], > 0.
+    max_occupancy : array_like, optional
+        Occupancy cap, a fraction in (0, 1].
+    max_abandon_probability : array_like, optional
+        Largest acceptable share of arrivals that abandon, in [0, 1].
+    sl_definition : {"offered", "answered", "virtual"}
+        Service-level definition of the target (see :func:`erlang_a`).
+
+    Returns
+    -------
+    agents : numpy.ndarray of int64 or int
+
+    References
+    ----------
+    .. [1] A. Mandelbaum and S. Zeltyn, "Service engineering in action: the Palm/Erlang-A
+       queue, with applications to call centers", 2007.
+    .. [2] G. Koole, "Call Center Optimization", MG books, 2013, ch. 4.
+    """
+    if sl_definition not in SL_DEFINITIONS:
+        raise ValueError(f"sl_definition must be one of {SL_DEFINITIONS}, got {sl_definition!r}")
+    if all(t is None for t in (target_service_level, target_asa_seconds, max_occupancy,
+                               max_abandon_probability)):
+        raise ValueError("give at least one of target_service_level, target_asa_seconds, "
+                         "max_occupancy, max_abandon_probability")
+    if target_service_level is not None and threshold_seconds is None:
+        raise ValueError("target_service_level needs threshold_seconds")
+    load = _load_array(load_erlangs)
+    aht = _aht_array(aht_seconds)
+    patience = _as_array("patience_seconds", patience_seconds, minimum=0.0, allow_inf=True)
+    threshold = _threshold_array(0.0 if threshold_seconds is None else threshold_seconds)
+    sl_t = _as_array("target_service_level", -np.inf if target_service_level is None else target_service_level,
+                     allow_inf=target_service_level is None,
+                     **({} if target_service_level is None else {"minimum": 0.0, "maximum": 1.0}))
+    asa_t = _as_array("target_asa_seconds", np.inf if target_asa_seconds is None else target_asa_seconds,
+                      strictly_above=0.0, allow_inf=target_asa_seconds is None)
+    occ_t = _as_array("max_occupancy", 1.0 if max_occupancy is None else max_occupancy,
+                      strictly_above=0.0, maximum=1.0)
+    ab_t = _as_array("max_abandon_probability", 1.0 if max_abandon_probability is None
+                     else max_abandon_probability, minimum=0.0, maximum=1.0)
+    shape, (load, aht, patience, threshold, sl_t, asa_t, occ_t, ab_t) = _broadcast_flat(
+        load, aht, patience, threshold, sl_t, asa_t, occ_t, ab_t)
+    tol = 1e-12
+
+    def ok(idx, agents):
+        m = _erlang_a_whole(agents, load[idx], aht[idx], patience[idx], threshold[idx])
+        good = (m[f"service_level_{sl_definition}"] >= sl_t[idx] - tol) \
+            & (m["asa_seconds"] <= asa_t[idx] * (1 + tol)) \
+            & (m["occupancy"] <= occ_t[idx] + tol) & (m["abandon_probability"] <= ab_t[idx] + tol)
+        return good
+
+    n = load.size
+    answer = np.zeros(n, dtype=np.int64)
+    busy = np.flatnonzero(load > 0)
+    if busy.size:
+        hi = np.maximum(np.ceil(load[busy]).astype(np.int64), 1)
+        lo = np.zeros(busy.size, dtype=np.int64)  # 0 agents never meets a target with load
+        pending = np.ones(busy.size, dtype=bool)
+        for _ in range(80):  # doubling: hi feasible
+            idx = np.flatnonzero(pending)
+            if not idx.size:
+                break
+            good = ok(busy[idx], hi[idx])
+            lo[idx[~good]] = hi[idx[~good]]
+            hi[idx[~good]] *= 2
+            pending[idx[good]] = False
+        if pending.any():
+            raise ValueError("no staffing up to 2**80 agents meets the targets")
+        while True:
+            idx = np.flatnonzero(hi - lo > 1)
+            if not idx.size:
+                break
+            mid = (lo[idx] + hi[idx]) // 2
+            good = ok(busy[idx], mid)
+            hi[idx[good]] = mid[good]
+            lo[idx[~good]] = mid[~good]
+        answer[busy] = hi
+    return _shaped(answer, shape)
 
 
 # --------------------------------------------------------------------------------------------

@@ -402,12 +402,27 @@ def test_required_staffing_overnight_example_is_minimal():
         again.days["service_level"].to_numpy())
     # Throughput bound: every message must be served, 310 a day at 2.5 per agent-bucket.
     assert agents.sum() >= 2 * 310 / 2.5 - 2.5
-    # Removing one agent from any bucket above the minimum breaks the target of some day.
+    # Removing one agent from any bucket above the minimum breaks the target of some day
+    # (the run of evaluate_backlog: the warm-up week first, then the horizon, per day).
+    from scheduling.backlog import _warmup_positions
+
+    n = len(arrivals)
+    take = np.concatenate([_warmup_positions(arrivals.index, np.full(n, 900.0)), np.arange(n)])
+    day = np.asarray(local(arrivals.index).normalize().factorize()[0])
+    a = arrivals.to_numpy()
+
+    def days_met(plan_agents):
+        run = _fluid_core(a[take], (plan_agents * open_share * 2.5)[take], np.full(take.size, 900.0), 0.0,
+                          3600.0, None, False)
+        on, late = run["on_time"][-n:], run["late"][-n:]
+        on_d, late_d = np.bincount(day, on), np.bincount(day, late)
+        return bool((on_d >= (target - 1e-9) * (on_d + late_d)).all())
+
+    assert days_met(agents.to_numpy().astype(float))
     for t in np.flatnonzero(agents.to_numpy() > 1):
-        fewer = agents.copy()
-        fewer.iloc[t] -= 1
-        trial = evaluate_backlog(arrivals, fewer, open_share, aht_seconds=AHT, deadline=HOUR)
-        assert not meets_all(trial.days, target), f"bucket {agents.index[t]} is over-staffed"
+        fewer = agents.to_numpy().astype(float)
+        fewer[t] -= 1
+        assert not days_met(fewer), f"bucket {agents.index[t]} is over-staffed"
 
 
 def test_required_staffing_above_the_ceiling_explains_instead():
@@ -446,6 +461,19 @@ def test_required_staffing_other_periods(period):
     assert (plan.agents[open_share == 0] == 0).all()
 
 
+def _on_late_totals(a, capacity, lengths, deadline):
+    """On time and late over a run (the compiled kernel when numba is there: same figures)."""
+    from scheduling import backlog as module
+
+    if module.HAVE_NUMBA:
+        n = a.size
+        on, late = np.empty(n), np.empty(n)
+        module._nb_counts(a, capacity, lengths, np.ones(n), False, 0.0, deadline, on, late, np.empty(7 * (n + 1)))
+        return on.sum(), late.sum()
+    run = _fluid_core(a, capacity, lengths, 0.0, deadline, None, False)
+    return run["on_time"].sum(), run["late"].sum()
+
+
 def test_required_staffing_matches_brute_force_on_tiny_instances():
     """Six 15-minute buckets, agents 0-3 each: exhaustive search over all 4096 plans."""
     index = pd.date_range(pd.Timestamp("2025-03-03 09:00", tz=TZ), periods=6, freq="15min")
@@ -455,8 +483,7 @@ def test_required_staffing_matches_brute_force_on_tiny_instances():
         a = np.asarray(arrivals, dtype=float)
         best = None
         for plan in itertools.product(range(4), repeat=6):
-            run = _fluid_core(a, np.asarray(plan) * 2.5, lengths, 0.0, 1800.0, None, False)
-            on, late = run["on_time"].sum(), run["late"].sum()
+            on, late = _on_late_totals(a, np.asarray(plan) * 2.5, lengths, 1800.0)
             if on >= target * (on + late) - 1e-9 and (best is None or sum(plan) < best):
                 best = sum(plan)
         found = required_staffing(pd.Series(a, index=index), None, aht_seconds=AHT,
@@ -475,3 +502,62 @@ def test_required_staffing_bad_input():
         base.update(kwargs)
         with pytest.raises(ValueError, match=message):
             required_staffing(arrivals, open_share, **base)
+
+
+# --------------------------------------------------------------------------------------------
+# The compiled planner kernels (numba) against the numpy reference
+# --------------------------------------------------------------------------------------------
+
+from scheduling import backlog as _backlog_module  # noqa: E402
+
+needs_numba = pytest.mark.skipif(not _backlog_module.HAVE_NUMBA, reason="numba is not installed")
+
+
+@needs_numba
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_counts_match_the_numpy_kernel(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(25):
+        n = int(rng.integers(1, 40))
+        a = rng.exponential(3, n) * (rng.random(n) < 0.8)
+        cap = rng.exponential(3, n) * (rng.random(n) < 0.7)
+        lens = np.full(n, 900.0)
+        share = np.clip(rng.random(n) * 1.5, 0, 1)
+        initial = float(rng.exponential(5)) if rng.random() < 0.5 else 0.0
+        deadline = float(rng.choice([300, 900, 3600]))
+        for business in (False, True):
+            ref = _fluid_core(a, cap, lens, initial, deadline, share if business else None, want_segments=False)
+            on, late, scratch = np.empty(n), np.empty(n), np.empty(7 * (n + 1))
+            _backlog_module._nb_counts(a, cap, lens, share if business else np.ones(n), business, initial,
+                                       deadline, on, late, scratch)
+            assert on == pytest.approx(ref["on_time"], abs=1e-9)
+            assert late == pytest.approx(ref["late"], abs=1e-9)
+
+
+@needs_numba
+@pytest.mark.parametrize("period,clock", [("day", "real"), ("bucket", "real"), ("day", "business")])
+def test_compiled_planner_gives_the_numpy_plan(period, clock):
+    arrivals, open_share = overnight(days=2)
+    wave = 1 + 0.5 * np.sin(np.arange(len(arrivals)) / 7.0)
+    arrivals = arrivals * wave
+    kwargs = dict(aht_seconds=AHT, deadline=HOUR, target=0.8, period=period, clock=clock)
+    fast = required_staffing(arrivals, open_share, compiled=True, **kwargs)
+    slow = required_staffing(arrivals, open_share, compiled=False, **kwargs)
+    assert fast.reachable and slow.reachable
+    assert (fast.agents == slow.agents).all()
+    assert fast.periods["met"].all()
+
+
+def test_base_capacity_lowers_the_plan_and_counts_in_the_evaluation():
+    arrivals, open_share = overnight(days=2)
+    kwargs = dict(aht_seconds=AHT, deadline=HOUR, target=0.8)
+    alone = required_staffing(arrivals, open_share, **kwargs)
+    # one extra agent's worth of capacity (2.5 messages per open bucket) from elsewhere
+    helped = required_staffing(arrivals, open_share, base_capacity=2.5 * open_share, min_agents=0, **kwargs)
+    assert helped.reachable and helped.periods["met"].all()
+    assert helped.agents.sum() < alone.agents.sum()
+    check = evaluate_backlog(arrivals, helped.agents, open_share, aht_seconds=AHT, deadline=HOUR,
+                             base_capacity=2.5 * open_share)
+    assert (check.days["service_level"] >= 0.8 - 1e-9).all()
+    assert check.intervals["capacity"].to_numpy() == pytest.approx(
+        (helped.agents.to_numpy() * 2.5 + 2.5) * open_share)

@@ -589,3 +589,69 @@ def test_required_agents_is_the_smallest_meeting_the_target(load, target, thresh
     agents = required_agents(load, AHT_S, threshold_s, target_service_level=target)
     assert service_level(agents, load, AHT_S, threshold_s) >= target
     assert service_level(agents - 1, load, AHT_S, threshold_s) < target
+
+
+# --------------------------------------------------------------------------------------------
+# Erlang A staffing: the smallest whole staffing meeting SL, ASA, occupancy and abandonment
+# --------------------------------------------------------------------------------------------
+
+from scheduling import erlang  # noqa: E402
+
+
+def _brute_force_erlang_a(load, aht, patience, threshold, **targets):
+    definition = targets.pop("sl_definition", "offered")
+    for s in range(0, 400):
+        if load == 0:
+            return 0
+        if s == 0:
+            continue
+        r = erlang.erlang_a(s, load, aht, patience, threshold, sl_definition=definition)
+        ok = True
+        if "target_service_level" in targets:
+            ok &= r.service_level >= targets["target_service_level"] - 1e-12
+        if "target_asa_seconds" in targets:
+            ok &= r.asa_seconds <= targets["target_asa_seconds"]
+        if "max_occupancy" in targets:
+            ok &= r.occupancy <= targets["max_occupancy"] + 1e-12
+        if "max_abandon_probability" in targets:
+            ok &= r.abandon_probability <= targets["max_abandon_probability"] + 1e-12
+        if ok:
+            return s
+    raise AssertionError("no staffing found")
+
+
+def test_erlang_a_staffing_theory_vector():
+    # THEORY.md: 100 per 30 min, AHT 3 min, patience 5 min, s=14: SL offered 0.916792; s=13 is below 0.9
+    assert erlang.required_agents_erlang_a(10.0, 180.0, 300.0, 20.0, target_service_level=0.9) == 14
+    assert erlang.required_agents_erlang_a(10.0, 180.0, 300.0, 20.0, target_service_level=0.9,
+                                           sl_definition="answered") == 14
+    # infinite patience is Erlang C
+    loads = np.array([0.0, 0.5, 10.0, 100.0, 980.0])
+    assert (erlang.required_agents_erlang_a(loads, 180.0, np.inf, 20.0, target_service_level=0.8)
+            == erlang.required_agents(loads, 180.0, 20.0, target_service_level=0.8)).all()
+
+
+@pytest.mark.parametrize("targets", [
+    {"target_service_level": 0.8},
+    {"target_service_level": 0.95, "sl_definition": "virtual"},
+    {"target_service_level": 0.9, "sl_definition": "answered"},
+    {"target_asa_seconds": 15.0},
+    {"max_occupancy": 0.85},
+    {"max_abandon_probability": 0.02},
+    {"target_service_level": 0.8, "target_asa_seconds": 5.0, "max_occupancy": 0.9},
+])
+def test_erlang_a_staffing_matches_brute_force(targets):
+    rng = np.random.default_rng(7)
+    loads = np.concatenate([[0.0], rng.uniform(0.05, 30.0, 6)])
+    got = erlang.required_agents_erlang_a(loads, 180.0, 240.0, 20.0, **targets)
+    want = [_brute_force_erlang_a(a, 180.0, 240.0, 20.0, **dict(targets)) for a in loads]
+    assert list(got) == want
+
+
+def test_erlang_a_staffing_bad_input():
+    with pytest.raises(ValueError, match="at least one"):
+        erlang.required_agents_erlang_a(10.0, 180.0, 300.0, 20.0)
+    with pytest.raises(ValueError, match="threshold"):
+        erlang.required_agents_erlang_a(10.0, 180.0, 300.0, target_service_level=0.8)
+    with pytest.raises(ValueError, match="sl_definition"):
+        erlang.required_agents_erlang_a(10.0, 180.0, 300.0, 20.0, target_service_level=0.8, sl_definition="x")

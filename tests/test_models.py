@@ -320,3 +320,28 @@ def test_bad_levels_and_unfitted_model():
         model.predict("1d", levels=(0.8,))
     with pytest.raises(ValueError, match="between 0 and 100"):
         model.predict("1d", levels=(100,))
+
+
+# --------------------------------------------------------------------------------------------
+# Resampling to a coarser interval (webcare forecast --freq)
+
+
+def test_resample_sums_quarters_into_local_hours_across_the_25_hour_day():
+    from forecast.models import resample_history
+
+    quarters = synthetic_history(start="2025-10-20", days=14, freq="15min", seed=1, level=2)
+    y = quarters["y"].copy()
+    y.iloc[5] = pd.NA  # one missing quarter makes its hour missing
+    hourly = resample_history(quarters.assign(y=y), "1h")
+    assert len(hourly) == 14 * 24 + 1  # the 25-hour day keeps both 02:00 hours
+    twice = hourly[hourly["ds"].dt.tz_localize(None) == pd.Timestamp("2025-10-26 02:00")]
+    assert [t.utcoffset() for t in twice["ds"]] == [pd.Timedelta(hours=2), pd.Timedelta(hours=1)]
+    first_pass = quarters[(quarters["ds"] >= twice["ds"].iloc[0]) & (quarters["ds"] < twice["ds"].iloc[1])]
+    assert twice["y"].iloc[0] == first_pass["y"].sum() and len(first_pass) == 4
+    assert pd.isna(hourly["y"].iloc[1]) and hourly["y"].sum() == quarters["y"].sum() - quarters["y"].iloc[4:8].sum()
+    assert str(hourly["y"].dtype) == "Int64"
+    with pytest.raises(ForecastInputError, match="--freq 15min is finer than the history's intervals of 1h"):
+        resample_history(hourly, "15min")
+    with pytest.raises(ForecastInputError, match="not a whole number"):
+        resample_history(hourly, "90min")
+    pd.testing.assert_frame_equal(resample_history(hourly, "1h"), hourly.reset_index(drop=True))

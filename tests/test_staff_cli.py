@@ -142,3 +142,120 @@ def test_forecast_file_problems_name_rows(tmp_path, capsys):
     assert main(["staff", str(path), "--aht", "6m", "--target", "80", "--within", "60m", "--out", str(tmp_path / "o.csv")]) == 2
     err = capsys.readouterr().err
     assert "f.csv, column 'yhat', row 3: value is negative" in err and "row 4: value is not a number" in err
+
+
+# --------------------------------------------------------------------------------------------
+# channels.toml, history-based handle times and intra-hour profile, extra outputs
+# --------------------------------------------------------------------------------------------
+
+
+def two_channels(tmp_path, days=3):
+    first = pd.Timestamp("2025-03-03", tz=TZ)
+    ds = pd.date_range(first.tz_convert("UTC"), periods=days * 24, freq="1h").tz_convert(TZ)
+    base = np.where((ds.hour >= 8) & (ds.hour < 22), 20.0, 2.0)
+    frame = pd.concat([pd.DataFrame({"channel": c, "ds": format_iso(ds), "yhat": base * k})
+                       for c, k in (("whatsapp", 1.0), ("x", 0.5))])
+    path = tmp_path / "forecast.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_channels_file_priority_team_and_all_outputs(tmp_path, capsys):
+    path = two_channels(tmp_path)
+    channels = tmp_path / "channels.toml"
+    channels.write_text('team = "priority"\n[channels.whatsapp]\npriority = 1\n'
+                        '[channels.x]\npriority = 2\ntarget = 90\nactionable = 0.5\nproactive_hours = 1\n')
+    outs = {name: tmp_path / f"{name}.csv" for name in ("req", "team", "iv", "days", "weeks")}
+    assert main(["staff", str(path), "--target", "80", "--within", "60m", "--aht", "6m", "--open", "daily 08:00-22:00",
+                 "--channels", str(channels), "--out", str(outs["req"]), "--team-out", str(outs["team"]),
+                 "--intervals-out", str(outs["iv"]), "--days-out", str(outs["days"]),
+                 "--weeks-out", str(outs["weeks"])]) == 0
+    printed = capsys.readouterr().out
+    assert "priority 2 of 2" in printed and "team (priority)" in printed and "actionable" in printed
+    req, team = pd.read_csv(outs["req"]), pd.read_csv(outs["team"])
+    assert set(req["channel"]) == {"whatsapp", "x"} and set(team["channel"]) == {"team"}
+    assert team["agents_required"].sum() == pytest.approx(req["agents_required"].sum())
+    days = pd.read_csv(outs["days"])
+    assert (days.loc[days["channel"] == "x", "service_level"] >= 0.9 - 1e-6).all()
+    iv = pd.read_csv(outs["iv"])
+    assert {"oldest_waiting_minutes", "p90_response_minutes", "handled"} <= set(iv.columns)
+    assert len(pd.read_csv(outs["weeks"])) >= 2
+
+
+def test_target_within_and_aht_may_come_from_the_channels_file(tmp_path, capsys):
+    path = two_channels(tmp_path)
+    channels = tmp_path / "channels.toml"
+    channels.write_text('[channels.whatsapp]\ntarget = 80\nwithin = "1h"\naht = "6m"\n'
+                        '[channels.x]\ntarget = 70\nwithin = "2h"\naht = "4m"\n')
+    out = tmp_path / "req.csv"
+    assert main(["staff", str(path), "--channels", str(channels), "--open", "daily 08:00-22:00", "--out", str(out)]) == 0
+    assert out.exists()
+    # without the file the flags are required, with a message naming them
+    out2 = tmp_path / "req2.csv"
+    assert main(["staff", str(path), "--within", "60m", "--aht", "6m", "--out", str(out2)]) == 2
+    assert "--target is required" in capsys.readouterr().err and not out2.exists()
+    partial = tmp_path / "partial.toml"
+    partial.write_text('[channels.whatsapp]\ntarget = 80\n')
+    assert main(["staff", str(path), "--within", "60m", "--aht", "6m", "--channels", str(partial), "--out", str(out2)]) == 2
+    err = capsys.readouterr().err
+    assert "--target is required" in err and "partial.toml for x" in err and not out2.exists()
+
+
+@pytest.mark.parametrize("text,message", [
+    ('[channels.whatsapp]\ntarget = 120\n', "channels.toml, [channels.whatsapp], key 'target'"),
+    ('[channels.whatsapp]\nwithin = "-5m"\n', "[channels.whatsapp], key 'within'"),
+    ('[channels.whatsapp]\naht = 0\n', "[channels.whatsapp], key 'aht'"),
+    ('[channels.whatsapp]\nconcurrency = 0\n', "[channels.whatsapp], key 'concurrency'"),
+    ('[channels.whatsapp]\nopen = "mon 08:00-12:00; mon 10:00-14:00"\n', "[channels.whatsapp], key 'open'"),
+    ('[channels.whatsapp]\nshrinkage = 0.3\n', "unknown key"),
+    ('team = "pooled"\n[channels.whatsapp]\nopen = "daily 09:00-17:00"\n', "key 'open'"),
+    ('[channels.whatsapp]\naht = "history"\n', "--dataset"),
+])
+def test_bad_channels_file_exit_2_and_write_nothing(tmp_path, capsys, text, message):
+    path = two_channels(tmp_path)
+    channels = tmp_path / "channels.toml"
+    channels.write_text(text)
+    out = tmp_path / "req.csv"
+    assert main(["staff", str(path), "--target", "80", "--within", "60m", "--aht", "6m",
+                 "--channels", str(channels), "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--margin", "-1"], "--margin"),
+    (["--margin", "lots"], "--margin"),
+    (["--min-agents", "-1"], "minimum number of agents"),
+    (["--aht", "history"], "--dataset"),
+    (["--team-out", "TEAM"], "--team-out needs a team mode"),
+    (["--model", "erlang-c", "--intervals-out", "IV"], "backlog model"),
+    (["--model", "erlang-c", "--asa", "0s"], "ASA"),
+])
+def test_more_bad_flags_exit_2_and_write_nothing(overnight, tmp_path, capsys, flags, message):
+    path, _ = overnight
+    out = tmp_path / "req.csv"
+    flags = [str(tmp_path / "x.csv") if f in ("TEAM", "IV") else f for f in flags]
+    args = ["staff", str(path), "--target", "80", "--within", "60m", "--out", str(out)]
+    if "--aht" not in flags:
+        args += ["--aht", "6m"]
+    assert main(args + flags) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "x.csv").exists()
+
+
+def test_handle_times_and_profile_from_a_message_export(tmp_path, capsys):
+    path = two_channels(tmp_path, days=2)
+    rng = np.random.default_rng(3)
+    start = pd.Timestamp("2025-02-03", tz=TZ)
+    stamps = start + pd.to_timedelta(np.sort(rng.integers(0, 21 * 86400, 6000)), unit="s")
+    export = pd.DataFrame({"created_at": format_iso(pd.DatetimeIndex(stamps)),
+                           "channel": rng.choice(["whatsapp", "x"], 6000),
+                           "handle_time_seconds": rng.integers(60, 600, 6000)})
+    messages = tmp_path / "export.csv"
+    export.to_csv(messages, index=False)
+    out = tmp_path / "req.csv"
+    assert main(["staff", str(path), "--target", "80", "--within", "60m", "--aht", "history", "--messages", str(messages),
+                 "--open", "daily 08:00-22:00", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "handle time from history" in printed and "intra-hour profile" in printed
+    assert out.exists()

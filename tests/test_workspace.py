@@ -147,3 +147,76 @@ def test_excluded_days_are_kept_per_dataset_and_go_with_it(tmp_path, ingested):
     assert ws.excluded_days("team") == {}
     with pytest.raises(WorkspaceError):
         ws.set_excluded_days("team", days)
+
+
+# -- forecasts, scenarios, settings, rosters, events -------------------------------------------
+
+
+def _forecast(start="2026-10-24", hours=72):
+    import numpy as np
+
+    ds = pd.date_range(start, periods=hours, freq="h", tz="Europe/Amsterdam")
+    frames = []
+    for ch in ("whatsapp", "x"):
+        y = np.linspace(1, 9, hours)
+        frames.append(pd.DataFrame({"channel": ch, "ds": ds, "yhat": y, "yhat_lower_80": y - 1, "yhat_upper_80": y + 1,
+                                    "yhat_lower_95": y - 2, "yhat_upper_95": y + 2, "model": "profile"}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_forecasts_round_trip_through_a_dst_change_and_survive_a_new_workspace(tmp_path):
+    fc = _forecast()
+    Workspace(tmp_path / "ws.duckdb").save_forecast("volume +20%", fc, dataset="team", meta={"horizon": "3d"})
+    again = Workspace(tmp_path / "ws.duckdb")  # a restart: a new object on the same file
+    loaded = again.load_forecast("volume +20%")
+    pd.testing.assert_frame_equal(loaded, fc, check_dtype=False)
+    assert (loaded["ds"].dt.strftime("%Y-%m-%d") == "2026-10-25").sum() == 2 * 25
+    info = again.forecast_info("volume +20%")
+    assert info.dataset == "team" and info.meta == {"horizon": "3d"} and info.tz == "Europe/Amsterdam"
+    again.save_forecast("volume +20%", fc.assign(yhat=fc["yhat"] * 2), dataset="team")
+    assert len(again.list_forecasts()) == 1 and again.load_forecast("volume +20%")["yhat"].sum() == pytest.approx(fc["yhat"].sum() * 2)
+    again.delete_forecast("volume +20%")
+    with pytest.raises(WorkspaceError, match="no forecast named"):
+        again.load_forecast("volume +20%")
+
+
+def test_bad_forecasts_and_names_are_refused(tmp_path):
+    ws = Workspace(tmp_path / "ws.duckdb")
+    with pytest.raises(WorkspaceError, match="channel, ds and yhat"):
+        ws.save_forecast("f", _forecast().drop(columns="yhat"))
+    with pytest.raises(WorkspaceError, match="invalid scenario name"):
+        ws.save_scenario("  ", {})
+    assert ws.list_forecasts() == [] and ws.list_scenarios() == {}
+
+
+def test_settings_and_scenarios_are_kept(tmp_path):
+    ws = Workspace(tmp_path / "ws.duckdb")
+    assert ws.setting("language", "en") == "en"
+    ws.set_setting("language", "nl")
+    ws.save_scenario("base", {"settings": {"shrinkage": 0.3}})
+    ws.save_scenario("chatbot 30%", {"settings": {"shrinkage": 0.25}})
+    again = Workspace(tmp_path / "ws.duckdb")
+    assert again.setting("language") == "nl"
+    assert again.list_scenarios() == {"base": {"settings": {"shrinkage": 0.3}}, "chatbot 30%": {"settings": {"shrinkage": 0.25}}}
+    again.delete_scenario("base")
+    assert list(again.list_scenarios()) == ["chatbot 30%"]
+
+
+def test_rosters_and_events_round_trip_with_their_zones(tmp_path):
+    ws = Workspace(tmp_path / "ws.duckdb")
+    start = pd.date_range("2026-10-25 06:00", periods=3, freq="8h", tz="Europe/Amsterdam")
+    shifts = pd.DataFrame({"template": ["early", "late", "night"], "start": start, "end": start + pd.Timedelta(hours=8),
+                           "break_start": [start[0] + pd.Timedelta(hours=4), pd.NaT, pd.NaT], "count": [2, 3, 1],
+                           "cost": [480.0, 720.0, 300.5]})
+    ws.save_roster("week 44", {"shifts": shifts}, meta={"status": "optimal"})
+    frames, meta = Workspace(tmp_path / "ws.duckdb").load_roster("week 44")
+    assert meta == {"status": "optimal"} and ws.list_rosters() == ["week 44"]
+    pd.testing.assert_frame_equal(frames["shifts"], shifts, check_dtype=False)
+    events = pd.DataFrame({"name": ["campaign", "outage"], "start": start[:2], "end": start[1:3],
+                           "uplift": [0.25, float("nan")], "channel": [None, "x"], "kind": ["campaign", "outage"]})
+    ws.set_events("team", events)
+    loaded = ws.events("team")
+    assert loaded["name"].tolist() == ["campaign", "outage"] and loaded["channel"].tolist() == [None, "x"]
+    assert (loaded["start"] == events["start"]).all() and loaded["uplift"].iloc[0] == 0.25 and pd.isna(loaded["uplift"].iloc[1])
+    ws.set_events("team", events.iloc[:0])
+    assert ws.events("team").empty

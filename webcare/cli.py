@@ -118,20 +118,52 @@ def build_parser() -> argparse.ArgumentParser:
     _add_history_source(p)
     p.add_argument("--horizon", default="28d", help="how far ahead, e.g. 28d or 2w (at most a year; default 28d)")
     p.add_argument("--out", type=Path, required=True, help="the forecast CSV to write")
-    p.add_argument("--model", default="auto", help="auto (default), snaive, snaive_day, profile or mstl")
+    p.add_argument("--model", default="auto",
+                   help="auto (default), snaive, snaive_day, profile, mstl, ets, prophet or ensemble")
     p.add_argument("--level", type=float, nargs="+", default=[80, 95], help="interval levels in percent (default 80 95)")
     p.add_argument("--folds", type=int, default=3, help="backtest folds (default 3)")
     p.add_argument("--backtest-out", type=Path, help="write the backtest metrics per channel and model (CSV)")
     p.add_argument("--jobs", type=int, default=1, help="channels backtested in parallel (default 1; -1 = all cores)")
+    p.add_argument("--events", type=Path, metavar="FILE",
+                   help="events file (name,start,end[,uplift][,channel][,kind]): past windows are left out of "
+                        "training, future ones scale the forecast")
+    p.add_argument("--holidays", default="NL", metavar="CC",
+                   help="public holidays for prophet: a country code (NL, BE, DE-BY, ...) or none (default NL)")
+    p.add_argument("--save-model", type=Path, nargs="?", const="", metavar="PATH",
+                   help="save the fitted model as JSON (a .json file, or a directory; default models/)")
+    p.add_argument("--load-model", type=Path, metavar="PATH",
+                   help="forecast with a model saved by --save-model instead of fitting (HISTORY is then optional)")
+    # --freq (from the ingest flags) resamples the history when given; None = as the data come.
+    p.set_defaults(freq=None)
 
     p = sub.add_parser("staff", help="required agents per interval for a service-level target (backlog model or Erlang)",
                        description="Turn a forecast (from `webcare forecast`) into the agents needed per interval, or "
                                    "evaluate a given staffing (--staffing). The backlog model carries messages across "
                                    "intervals and closed hours; erlang-c / erlang-a are for live channels.")
     p.add_argument("forecast", type=Path, metavar="FORECAST")
-    p.add_argument("--target", required=True, help="service-level target in percent, e.g. 80")
-    p.add_argument("--within", required=True, help="the deadline, e.g. 60m or 20s")
-    p.add_argument("--aht", required=True, help="handle time of one message, e.g. 6m or 180s")
+    p.add_argument("--target", help="service-level target in percent, e.g. 80 (or per channel in --channels)")
+    p.add_argument("--within", help="the deadline, e.g. 60m or 20s (or per channel in --channels)")
+    p.add_argument("--aht", help="handle time of one message, e.g. 6m or 180s, or 'history' (per channel and hour "
+                                 "of day from --dataset/--messages)")
+    p.add_argument("--channels", type=Path, help="per-channel settings and team mode (TOML; see docs/capacity.md)")
+    p.add_argument("--dataset", help="message-level history in the workspace: handle times and the intra-hour profile")
+    p.add_argument("--messages", type=Path, help="a message-level export (any file `webcare ingest` reads) for the same")
+    p.add_argument("--intraday", choices=["auto", "even"], default="auto",
+                   help="spread hourly volume over quarters by the history's intra-hour profile (auto, when "
+                        "--dataset/--messages is given) or evenly")
+    p.add_argument("--asa", help="erlang models: also keep the mean time to answer at or below this, e.g. 30s")
+    p.add_argument("--sl-definition", choices=["offered", "answered", "virtual"], default="offered",
+                   help="erlang-a: answered in time / all arrivals (offered, default), / answered ones, or virtual")
+    p.add_argument("--margin", default="0", help="variability margin in percentage points added to the target for "
+                                                 "planning, e.g. 2 (default 0)")
+    p.add_argument("--no-variability-margin", action="store_true",
+                   help="backlog model: plan the bare fluid model at full occupancy (cheaper on paper, but it falls "
+                        "short of the target in simulation; see docs/margin.md)")
+    p.add_argument("--intervals-out", type=Path, help="backlog model: write per interval arrivals, agents, handled, "
+                                                      "backlog, oldest waiting message, share in time, mean/p90 response")
+    p.add_argument("--days-out", type=Path, help="backlog model: write the same per local day")
+    p.add_argument("--weeks-out", type=Path, help="backlog model: write the same per ISO week")
+    p.add_argument("--team-out", type=Path, help="team modes of --channels: write the team's rows (channel 'team')")
     p.add_argument("--model", choices=["backlog", "erlang-c", "erlang-a"], default="backlog")
     p.add_argument("--open", dest="opening", help='opening hours, e.g. "mon-fri 08:00-20:00; sat,sun 10:00-18:00" (default: always open)')
     p.add_argument("--concurrency", type=float, default=1.0, help="conversations one agent holds at once (default 1)")
@@ -253,53 +285,188 @@ def _history_for(args: argparse.Namespace):
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
-    from forecast.backtest import AutoForecaster, backtest
+    from forecast.backtest import ENSEMBLE, AutoForecaster, EnsembleForecaster, backtest
+    from forecast.calendar import parse_holidays
     from forecast.ingest import format_iso
-    from forecast.models import available_models, get_forecaster
+    from forecast.models import available_models, check_levels, get_forecaster, parse_horizon, resample_history
+    from forecast.persist import DEFAULT_DIR, check_fingerprint, load_forecaster, save_forecaster
 
     if args.model not in available_models():
         raise UsageError(f"unknown model {args.model!r}: use one of {', '.join(available_models())}")
     horizon = parse_duration(args.horizon)
+    parse_horizon(horizon)  # 0 or over a year: a clear message before any work
+    levels = check_levels(args.level)
+    try:
+        parse_holidays(args.holidays)
+    except ValueError as exc:
+        raise UsageError(f"--holidays: {exc}") from None
+    if args.folds < 1:
+        raise UsageError(f"--folds must be at least 1 (got {args.folds}); 3 or more is usual")
+    if args.load_model is not None and args.save_model is not None:
+        raise UsageError("give --load-model or --save-model, not both")
     started = time.perf_counter()
-    history = _history_for(args)
-    if args.model == "auto":
-        model = AutoForecaster(horizon=horizon, n_folds=args.folds, n_jobs=args.jobs).fit(history)
+    wanted_freq = args.freq
+    history = None
+    if args.history is not None or args.dataset is not None:
+        if args.history is not None:
+            args.freq = wanted_freq or "1h"  # the file is read into intervals of --freq (default 1h)
+        history = _history_for(args)
+        if wanted_freq is not None:
+            history = resample_history(history, parse_duration(wanted_freq))
+    elif args.load_model is None:
+        raise UsageError("give either a HISTORY file or --dataset NAME")
+
+    events = []
+    if args.events is not None:
+        from forecast.events import past_event_mask, read_events
+
+        events = read_events(args.events, _tz(args))
+        if history is not None:
+            mask = past_event_mask(history, events).to_numpy()
+            if mask.any():
+                history = history.copy()
+                history.loc[mask, "y"] = pd.NA
+                print(f"left out of training: {int(mask.sum()):,} interval(s) inside {len(events)} event window(s) "
+                      f"of {args.events.name}")
+    training = history  # with past event windows blanked out
+
+    params = {"prophet": {"holidays": args.holidays}}
+    result = None
+    if args.load_model is not None:
+        model = load_forecaster(args.load_model)
+        meta = getattr(model, "metadata_", {})
+        print(f"loaded {meta.get('model', model.name)} model fitted on {', '.join(model.channels_)} "
+              f"(created {meta.get('created', '?')}) from {args.load_model}")
+        if training is not None and not check_fingerprint(model, training):
+            print("note: the history differs from the data the saved model was fitted on; forecasting from the saved model")
+    elif args.model == "auto":
+        model = AutoForecaster(horizon=horizon, n_folds=args.folds, n_jobs=args.jobs, params=params).fit(training)
+        result = model.backtest_
+    elif args.model == ENSEMBLE:
+        model = EnsembleForecaster(horizon=horizon, n_folds=args.folds, n_jobs=args.jobs, params=params).fit(training)
         result = model.backtest_
     else:
-        model = get_forecaster(args.model).fit(history)
-        result = backtest(history, models=[args.model], horizon=horizon, n_folds=args.folds, levels=args.level,
-                          n_jobs=args.jobs) if args.backtest_out else None
-    forecast = model.predict(horizon, levels=args.level)
+        model = get_forecaster(args.model, **params.get(args.model, {})).fit(training)
+        if args.backtest_out:
+            result = backtest(training, models=[args.model], horizon=horizon, n_folds=args.folds, levels=levels,
+                              n_jobs=args.jobs, params=params)
+    if args.backtest_out and result is None:
+        raise UsageError("no backtest to write: the history is too short for one (or the model was loaded, not fitted); "
+                         "nothing was written")
+    forecast = model.predict(horizon, levels=levels)
+    event_notes = []
+    if events:
+        from forecast.events import apply_events
+
+        forecast, event_notes = apply_events(forecast, events, history=history)
     out = forecast.assign(ds=format_iso(forecast["ds"]))
     write_csv_atomic(out, args.out)
     if args.backtest_out:
-        if result is None:
-            raise UsageError("the history is too short for a backtest; the forecast was written without one")
         result.to_csv(args.backtest_out, table="summary")
+    saved = None
+    if args.save_model is not None:
+        target = DEFAULT_DIR if str(args.save_model) == "" else args.save_model
+        saved = save_forecaster(model, target, history=training,
+                                metadata={"horizon": args.horizon, "levels": list(levels),
+                                          "events": str(args.events) if args.events else None})
     for channel, part in forecast.groupby("channel"):
         print(f"{channel}: {part['model'].iloc[0]}, {len(part):,} intervals, {part['yhat'].sum():,.0f} messages expected "
               f"from {part['ds'].min():%Y-%m-%d %H:%M} to {part['ds'].max():%Y-%m-%d %H:%M}")
     if result is not None and not result.summary.empty:
-        cols = [c for c in ("channel", "model", "folds", "wape", "mase", "bias") if c in result.summary.columns]
-        print("backtest (mean over folds):")
-        print(result.summary[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        names = {"conformal_coverage_80": "cover80", "conformal_coverage_95": "cover95", "seconds": "sec/fold"}
+        cols = [c for c in ("channel", "model", "folds", "wape", "mase", "bias", *names) if c in result.summary.columns]
+        print("backtest (mean over folds; cover = coverage of the conformal intervals, leave-one-fold-out):")
+        print(result.summary[cols].rename(columns=names).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for channel, notes in model.notes_.items():
         for note in notes:
             print(f"note ({channel}): {note}")
-    print(f"wrote {args.out}" + (f" and {args.backtest_out}" if args.backtest_out else "") + f" in {time.perf_counter() - started:.1f} s")
+    for note in event_notes:
+        print(f"note: {note}")
+    written = [str(args.out)] + ([str(args.backtest_out)] if args.backtest_out else []) + ([str(saved)] if saved else [])
+    print(f"wrote {' and '.join(written)} in {time.perf_counter() - started:.1f} s")
     return 0
 
 
+def _bare_fluid_planner():
+    from scheduling.backlog import required_staffing
+
+    return required_staffing
+
+
 def cmd_staff(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from forecast.ingest import format_iso, read_interval_values
+    from scheduling.channels import read_channels
+    from scheduling.handle_time import estimate_handle_times
+    from scheduling.intraday import estimate_intraday_profile
     from scheduling.opening_hours import parse_opening_hours
     from scheduling.requirements import ServiceTarget, interval_of, requirements
     from webcare.units import parse_fraction, parse_percentage
 
+    channels = read_channels(args.channels) if args.channels else None
+    column = f"yhat_{args.quantile}" if args.quantile else "yhat"
+    forecast = read_interval_values(args.forecast, column, _tz(args), what="forecast").rename(columns={"value": "volume"})
+    names = ["all"] if args.combine else sorted(forecast["channel"].unique())
+    aht_history = str(args.aht or "").strip().lower() == "history"
+
+    def setting(flag: str, key: str, value):
+        """A flag's value, or (when absent) that every channel sets ``key`` in the channels file."""
+        if value is not None:
+            return value
+        lacking = [c for c in names if channels is None or getattr(channels.spec(c), key) is None]
+        if key == "aht_seconds" and channels is not None:
+            lacking = [c for c in lacking if not channels.spec(c).aht_from_history]
+        if lacking:
+            where = f" or give {key.split('_')[0]} in {args.channels.name} for {', '.join(lacking)}" if channels else ""
+            raise UsageError(f"{flag} is required{where}")
+        return None
+
+    target_share = parse_percentage(args.target) if args.target is not None else None
+    within = parse_duration(args.within) if args.within is not None else None
+    aht_seconds = None
+    if args.aht is not None and not aht_history:
+        aht_seconds = parse_duration(args.aht).total_seconds()
+        if not aht_seconds > 0:
+            raise UsageError("the handle time (--aht) must be longer than 0")
+    setting("--target", "target", target_share)
+    setting("--within", "within", within)
+    if not aht_history:
+        setting("--aht", "aht_seconds", aht_seconds)
+    try:
+        margin = float(args.margin) / 100.0
+    except ValueError:
+        margin = float("nan")
+    if not 0 <= margin < 1:
+        raise UsageError(f"--margin must be a number of percentage points in [0, 100), e.g. 2 (got {args.margin!r})")
+
+    def first_set(attr):
+        """The first channel's value of ``attr`` in the channels file (the team-wide default)."""
+        values = [getattr(channels.spec(c), attr) for c in names] if channels is not None else []
+        return next((v for v in values if v is not None), None)
+
+    messages = None
+    if args.dataset and args.messages:
+        raise UsageError("give either --dataset or --messages, not both")
+    if args.dataset:
+        messages = Workspace(args.workspace).load_messages(args.dataset, _tz(args))
+        if messages.empty:
+            raise UsageError(f"dataset '{args.dataset}' has no message-level details (it was ingested from counts)")
+    elif args.messages:
+        ingested = ingest_files([args.messages], IngestOptions(tz=_tz(args), shape="messages"))
+        messages = ingested.messages
+    needs_history = aht_history or (channels is not None and any(c.aht_from_history for c in channels.channels.values()))
+    if needs_history and messages is None:
+        raise UsageError("a handle time from history needs message-level history: give --dataset NAME or --messages FILE")
+    handle_times = estimate_handle_times(messages) if needs_history else None
+    intraday = (estimate_intraday_profile(messages) if messages is not None and args.intraday == "auto"
+                and args.model == "backlog" else None)
+
+    history_aht = float(np.mean(list(handle_times.channel_aht.values()))) if handle_times is not None else None
     target = ServiceTarget(
-        target=parse_percentage(args.target),
-        within=parse_duration(args.within),
-        aht_seconds=parse_duration(args.aht).total_seconds(),
+        target=target_share if target_share is not None else first_set("target"),
+        within=within if within is not None else first_set("within"),
+        aht_seconds=aht_seconds or first_set("aht_seconds") or history_aht,
         model=args.model,
         concurrency=args.concurrency,
         shrinkage=parse_fraction(args.shrinkage, name="--shrinkage"),
@@ -308,17 +475,21 @@ def cmd_staff(args: argparse.Namespace) -> int:
         period="bucket" if args.period == "interval" else args.period,
         clock=args.clock,
         min_agents=args.min_agents,
+        asa_target_seconds=parse_duration(args.asa).total_seconds() if args.asa else None,
+        sl_definition=args.sl_definition,
     )
     opening = parse_opening_hours(args.opening) if args.opening else None
-    column = f"yhat_{args.quantile}" if args.quantile else "yhat"
-    forecast = read_interval_values(args.forecast, column, _tz(args), what="forecast").rename(columns={"value": "volume"})
     staffing = None
     if args.staffing:
         staffing = read_interval_values(args.staffing, "agents", _tz(args), what="staffing file", allow_channel=False)
         staffing = staffing.rename(columns={"value": "agents"})[["ds", "agents"]]
+    if args.model != "backlog" and any(x is not None for x in (args.intervals_out, args.days_out, args.weeks_out)):
+        raise UsageError("--intervals-out, --days-out and --weeks-out need the backlog model")
     started = time.perf_counter()
     result = requirements(forecast, target, opening, staffing=staffing, combine=args.combine,
-                          interval=pd.Timedelta(args.freq) if args.freq else None)
+                          interval=pd.Timedelta(args.freq) if args.freq else None, channels=channels,
+                          handle_times=handle_times, intraday=intraday, aht_from_history=aht_history,
+                          margin=margin, planner=_bare_fluid_planner() if args.no_variability_margin else None)
     table = result.table
     unreachable = [c for c, ok in result.reachable.items() if not ok]
     if unreachable:
@@ -326,14 +497,43 @@ def cmd_staff(args: argparse.Namespace) -> int:
             print(f"{channel}: {result.explanations[channel]}", file=sys.stderr)
         print("error: the target cannot be reached whatever the staffing; nothing was written", file=sys.stderr)
         return EXIT_INPUT
-    write_csv_atomic(table.assign(ds=format_iso(table["ds"])), args.out)
+    outputs = [(table, args.out)]
+    if args.team_out:
+        if result.team is None:
+            raise UsageError("--team-out needs a team mode (team = \"priority\" or \"pooled\" in --channels)")
+        outputs.append((result.team, args.team_out))
+    for flag, attr, path in (("--intervals-out", "intervals", args.intervals_out), ("--days-out", "days", args.days_out),
+                             ("--weeks-out", "weeks", args.weeks_out)):
+        if path is not None:
+            parts = getattr(result, attr)
+            frames = []
+            for name, frame in parts.items():
+                frame = frame.reset_index() if attr != "intervals" else frame
+                if "channel" not in frame.columns:
+                    frame.insert(0, "channel", name)
+                frames.append(frame)
+            outputs.append((pd.concat(frames, ignore_index=True), path))
+    for frame, path in outputs:  # everything computed and checked: now write
+        frame = frame.copy()
+        if "ds" in frame.columns:
+            frame["ds"] = format_iso(frame["ds"])
+        if "date" in frame.columns:
+            frame["date"] = pd.DatetimeIndex(frame["date"]).strftime("%Y-%m-%d")
+        write_csv_atomic(frame, path)
     for channel, part in table.groupby("channel"):
         step = interval_of(pd.DatetimeIndex(part["ds"])) if len(part) > 1 else pd.Timedelta(args.freq)
         step_hours = step.total_seconds() / 3600
         print(f"{channel}: {result.explanations[channel]}")
+        for note in result.notes.get(channel, []):
+            print(f"  note: {note}")
         print(f"  agent-hours: {part['agents_required'].sum() * step_hours:,.1f} productive, "
               f"{part['agents_scheduled'].sum() * step_hours:,.1f} scheduled; peak {part['agents_required'].max():,.0f} productive")
-    print(f"wrote {args.out} ({len(table):,} rows) in {time.perf_counter() - started:.1f} s")
+    if result.team is not None:
+        team = result.team
+        print(f"team ({channels.team}): {team['agents_required'].sum() / 4:,.1f} productive agent-hours, peak "
+              f"{team['agents_required'].max():,.0f}" + (f"; {result.team_explanation}" if result.team_explanation else ""))
+    written = ", ".join(str(path) for _, path in outputs)
+    print(f"wrote {written} ({len(table):,} rows) in {time.perf_counter() - started:.1f} s")
     return 0
 
 

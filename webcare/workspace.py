@@ -1,13 +1,16 @@
-"""The workspace: one embedded DuckDB file holding datasets (and later forecasts, plans, scenarios).
+"""The workspace: one embedded DuckDB file holding datasets, forecasts, scenarios, rosters,
+events and the app's settings.
 
 The command line and the app read and write only through this module. DuckDB lets one process
 write a database file at a time, so every operation opens the file briefly, does its work in one
 transaction and closes it again; a process that finds the file locked waits and retries. That is
 how the app and a CLI run share one workspace.
 
-Writing a dataset under an existing name replaces it in one transaction: a failed or interrupted
-write leaves the previous version intact. Timestamps are stored as naive UTC; each dataset
-remembers its time zone and interval.
+Writing a dataset (or a forecast, scenario, roster) under an existing name replaces it in one
+transaction: a failed or interrupted write leaves the previous version intact. Timestamps are
+stored as naive UTC; each dataset and forecast remembers its time zone. Settings, scenarios and
+roster metadata are JSON text (no pickle); roster tables are stored as JSON records with their
+times in ISO 8601 with offset.
 """
 
 from __future__ import annotations
@@ -66,6 +69,42 @@ CREATE TABLE IF NOT EXISTS messages (
     handle_time_seconds DOUBLE,
     label VARCHAR
 );
+CREATE TABLE IF NOT EXISTS settings (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL);
+CREATE TABLE IF NOT EXISTS forecasts (
+    name VARCHAR PRIMARY KEY,
+    dataset VARCHAR,
+    created_at TIMESTAMP NOT NULL,
+    tz VARCHAR NOT NULL,
+    meta VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS forecast_values (
+    forecast VARCHAR NOT NULL,
+    channel VARCHAR NOT NULL,
+    ds_utc TIMESTAMP NOT NULL,
+    model VARCHAR,
+    "column" VARCHAR NOT NULL,
+    value DOUBLE
+);
+CREATE TABLE IF NOT EXISTS scenarios (
+    name VARCHAR PRIMARY KEY,
+    created_at TIMESTAMP NOT NULL,
+    settings VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rosters (
+    name VARCHAR PRIMARY KEY,
+    created_at TIMESTAMP NOT NULL,
+    meta VARCHAR NOT NULL,
+    frames VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    dataset VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    start_utc TIMESTAMP NOT NULL,
+    end_utc TIMESTAMP NOT NULL,
+    uplift DOUBLE,
+    channel VARCHAR,
+    kind VARCHAR NOT NULL
+);
 """
 
 
@@ -88,6 +127,14 @@ def check_name(name: str) -> str:
             "spaces, '.', '-' or '_' (at most 100 characters)"
         )
     return name.strip()
+
+
+def check_label(name: str, what: str = "scenario") -> str:
+    """Names of scenarios, forecasts and rosters: 1-100 printable characters (e.g. 'volume +20%')."""
+    text = name.strip() if isinstance(name, str) else ""
+    if not text or len(text) > 100 or not text.isprintable():
+        raise WorkspaceError(f"invalid {what} name {name!r}: use 1 to 100 printable characters")
+    return text
 
 
 @dataclass(frozen=True)
@@ -334,3 +381,204 @@ class Workspace:
         with self._connect(read_only=True) as con:
             rows = con.execute("SELECT day, reason FROM excluded_days WHERE dataset = ? ORDER BY day", [name]).fetchall()
         return {pd.Timestamp(day): reason for day, reason in rows}
+
+    # -- settings, forecasts, scenarios, rosters, events --------------------------------------
+
+    def set_setting(self, key: str, value) -> None:
+        """Store a JSON-able value under ``key`` (replacing it)."""
+        text = json.dumps(value)
+        with self._connect() as con:
+            con.execute("INSERT OR REPLACE INTO settings VALUES (?, ?, ?)", [key, text, _now_naive_utc()])
+
+    def setting(self, key: str, default=None):
+        """The value stored under ``key``, or ``default``."""
+        with self._connect(read_only=True) as con:
+            row = con.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def save_forecast(self, name: str, forecast: pd.DataFrame, dataset: str | None = None,
+                          meta: dict | None = None) -> ForecastInfo:
+        """Store a forecast table (channel, ds tz-aware, yhat[, yhat_lower_L, yhat_upper_L ...][, model])
+        under ``name``, replacing an earlier one in one transaction."""
+        name = check_label(name, "forecast")
+        if forecast.empty or "ds" not in forecast or "channel" not in forecast or "yhat" not in forecast:
+            raise WorkspaceError("a forecast needs the columns channel, ds and yhat and at least one row")
+        tz = str(forecast["ds"].dt.tz)
+        value_cols = [c for c in forecast.columns if c.startswith("yhat")]
+        base = pd.DataFrame({
+            "forecast": name,
+            "channel": forecast["channel"].astype(str).to_numpy(),
+            "ds_utc": _naive_utc(forecast["ds"]).to_numpy(),
+            "model": forecast["model"].astype(str).to_numpy() if "model" in forecast else None,
+        })
+        long = pd.concat([base.assign(column=c, value=forecast[c].astype(float).to_numpy()) for c in value_cols],
+                         ignore_index=True)
+        row = [name, dataset, _now_naive_utc(), tz, json.dumps(meta or {})]
+        with self._connect() as con:
+            con.begin()
+            try:
+                con.execute("DELETE FROM forecast_values WHERE forecast = ?", [name])
+                con.execute("DELETE FROM forecasts WHERE name = ?", [name])
+                con.register("fc_frame", long)
+                con.execute('INSERT INTO forecast_values SELECT forecast, channel, ds_utc, model, "column", value FROM fc_frame')
+                con.unregister("fc_frame")
+                con.execute("INSERT INTO forecasts VALUES (?, ?, ?, ?, ?)", row)
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+        return self.forecast_info(name)
+
+    def list_forecasts(self) -> list[ForecastInfo]:
+        with self._connect(read_only=True) as con:
+            rows = con.execute("SELECT name, dataset, created_at, tz, meta FROM forecasts ORDER BY created_at DESC").fetchall()
+        return [ForecastInfo(r[0], r[1], pd.Timestamp(r[2]).tz_localize("UTC"), r[3], json.loads(r[4])) for r in rows]
+
+    def forecast_info(self, name: str) -> ForecastInfo:
+        for info in self.list_forecasts():
+            if info.name == name:
+                return info
+        known = ", ".join(f.name for f in self.list_forecasts()) or "none yet"
+        raise WorkspaceError(f"no forecast named {name!r} in {self.path} (forecasts: {known})")
+
+    def load_forecast(self, name: str) -> pd.DataFrame:
+        """A saved forecast: channel, ds (in its zone), yhat, the band columns, model."""
+        info = self.forecast_info(name)
+        with self._connect(read_only=True) as con:
+            long = con.execute('SELECT channel, ds_utc, model, "column", value FROM forecast_values WHERE forecast = ?',
+                               [name]).df()
+        wide = long.pivot_table(index=["channel", "ds_utc", "model"], columns="column", values="value",
+                                aggfunc="first", dropna=False).reset_index()
+        wide.columns.name = None
+        wide = wide.sort_values(["channel", "ds_utc"], kind="stable").reset_index(drop=True)
+        ds = _local(wide.pop("ds_utc"), info.tz)
+        def order(col: str):  # yhat, then per level (ascending) lower and upper, as forecasts are made
+            if col == "yhat":
+                return (0, 0.0, 0, col)
+            parts = col.split("_")
+            try:
+                return (1, float(parts[-1]), 0 if "lower" in parts else 1, col)
+            except ValueError:
+                return (2, 0.0, 0, col)
+
+        values = sorted((c for c in wide.columns if c.startswith("yhat")), key=order)
+        out = pd.DataFrame({"channel": wide["channel"].astype(str), "ds": ds})
+        for col in values:
+            out[col] = wide[col].astype(float)
+        out["model"] = wide["model"].astype(str)
+        return out
+
+    def delete_forecast(self, name: str) -> None:
+        self.forecast_info(name)
+        with self._connect() as con:
+            con.begin()
+            con.execute("DELETE FROM forecast_values WHERE forecast = ?", [name])
+            con.execute("DELETE FROM forecasts WHERE name = ?", [name])
+            con.commit()
+
+    def save_scenario(self, name: str, settings: dict) -> None:
+        """Store a scenario's settings (JSON-able dict) under ``name``, replacing an earlier one."""
+        name = check_label(name, "scenario")
+        with self._connect() as con:
+            con.execute("INSERT OR REPLACE INTO scenarios VALUES (?, ?, ?)", [name, _now_naive_utc(), json.dumps(settings)])
+
+    def list_scenarios(self) -> dict[str, dict]:
+        """Every scenario's settings by name, oldest first."""
+        with self._connect(read_only=True) as con:
+            rows = con.execute("SELECT name, settings FROM scenarios ORDER BY created_at, name").fetchall()
+        return {name: json.loads(text) for name, text in rows}
+
+    def delete_scenario(self, name: str) -> None:
+        with self._connect() as con:
+            con.execute("DELETE FROM scenarios WHERE name = ?", [name])
+
+    def save_roster(self, name: str, frames: dict[str, pd.DataFrame], meta: dict | None = None) -> None:
+        """Store a roster's tables (shifts, coverage, assignment, ...) and its metadata under ``name``."""
+        name = check_label(name, "roster")
+        text = json.dumps({key: _frame_to_json(frame) for key, frame in frames.items() if frame is not None})
+        with self._connect() as con:
+            con.execute("INSERT OR REPLACE INTO rosters VALUES (?, ?, ?, ?)", [name, _now_naive_utc(), json.dumps(meta or {}), text])
+
+    def list_rosters(self) -> list[str]:
+        with self._connect(read_only=True) as con:
+            return [r[0] for r in con.execute("SELECT name FROM rosters ORDER BY created_at DESC").fetchall()]
+
+    def load_roster(self, name: str) -> tuple[dict[str, pd.DataFrame], dict]:
+        with self._connect(read_only=True) as con:
+            row = con.execute("SELECT meta, frames FROM rosters WHERE name = ?", [name]).fetchone()
+        if row is None:
+            raise WorkspaceError(f"no roster named {name!r} in {self.path}")
+        frames = {key: _frame_from_json(data) for key, data in json.loads(row[1]).items()}
+        return frames, json.loads(row[0])
+
+    def set_events(self, dataset: str, events: pd.DataFrame) -> None:
+        """Replace the events of a dataset: name, start, end (tz-aware, end exclusive), uplift
+        (fraction or NaN), channel (or None = all), kind."""
+        rows = []
+        for r in events.itertuples(index=False):
+            rows.append([dataset, str(r.name), pd.Timestamp(r.start).tz_convert("UTC").tz_localize(None).to_pydatetime(),
+                         pd.Timestamp(r.end).tz_convert("UTC").tz_localize(None).to_pydatetime(),
+                         None if pd.isna(r.uplift) else float(r.uplift),
+                         None if r.channel is None or pd.isna(r.channel) or str(r.channel) == "" else str(r.channel),
+                         str(r.kind or "other")])
+        with self._connect() as con:
+            con.begin()
+            try:
+                con.execute("DELETE FROM events WHERE dataset = ?", [dataset])
+                if rows:
+                    con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+
+    def events(self, dataset: str, tz: str = "Europe/Amsterdam") -> pd.DataFrame:
+        """The events of a dataset (columns as in :meth:`set_events`, times in ``tz``)."""
+        with self._connect(read_only=True) as con:
+            frame = con.execute("SELECT name, start_utc, end_utc, uplift, channel, kind FROM events WHERE dataset = ? "
+                                "ORDER BY start_utc, name", [dataset]).df()
+        return pd.DataFrame({
+            "name": frame["name"].astype(str),
+            "start": _local(frame["start_utc"], tz),
+            "end": _local(frame["end_utc"], tz),
+            "uplift": frame["uplift"].astype(float),
+            "channel": frame["channel"].astype(object).where(frame["channel"].notna(), None),
+            "kind": frame["kind"].astype(str),
+        })
+
+
+def _now_naive_utc():
+    return pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime()
+
+
+def _frame_to_json(frame: pd.DataFrame) -> dict:
+    """A small frame as JSON-able records; tz-aware columns as ISO 8601 with offset (zone kept)."""
+    out, zones = frame.copy(), {}
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            zones[col] = str(out[col].dt.tz)
+            out[col] = out[col].map(lambda v: None if pd.isna(v) else v.isoformat())
+        elif pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].map(lambda v: None if pd.isna(v) else v.isoformat())
+        elif out[col].dtype == object:
+            out[col] = out[col].map(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)
+    out = out.astype(object).where(out.notna(), None)
+    return {"columns": list(out.columns), "zones": zones, "rows": out.to_numpy().tolist()}
+
+
+def _frame_from_json(data: dict) -> pd.DataFrame:
+    frame = pd.DataFrame(data["rows"], columns=data["columns"])
+    for col, tz in data.get("zones", {}).items():
+        frame[col] = pd.to_datetime(frame[col], utc=True).dt.tz_convert(tz)
+    return frame
+
+
+@dataclass(frozen=True)
+
+
+class ForecastInfo:
+    name: str
+    dataset: str | None
+    created_at: pd.Timestamp
+    tz: str
+    meta: dict

@@ -1,0 +1,105 @@
+"""`webcare roster`: requirements or a forecast in, a shift plan out; bad input exits 2 and writes nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.ingest import format_iso
+from webcare.cli import main
+
+TZ = "Europe/Amsterdam"
+
+SHIFTS = """
+[solver]
+time_limit = "20s"
+
+[contracts.standard]
+hourly_wage = 20
+
+[premiums]
+evening = { from = "18:00", to = "22:00", rate = 0.25 }
+holiday_country = ""
+
+[[shift]]
+name = "early"
+length = "8h"
+start_from = "07:00"
+start_to = "09:00"
+start_every = "60m"
+break = { length = "30m", window = ["3h", "5h"] }
+
+[[shift]]
+name = "late"
+length = "6h"
+start_from = "14:00"
+start_to = "16:00"
+start_every = "60m"
+"""
+
+
+@pytest.fixture
+def files(tmp_path):
+    shifts = tmp_path / "shifts.toml"
+    shifts.write_text(SHIFTS, encoding="utf-8")
+    ds = pd.date_range(pd.Timestamp("2026-03-02", tz=TZ).tz_convert("UTC"), periods=24, freq="1h").tz_convert(TZ)
+    open_ = (ds.hour >= 8) & (ds.hour < 20)
+    forecast = tmp_path / "forecast.csv"
+    pd.DataFrame({"channel": "webcare", "ds": format_iso(ds), "yhat": np.where(open_, 12.0, 1.0)}).to_csv(forecast, index=False)
+    requirements = tmp_path / "requirements.csv"
+    pd.DataFrame({"ds": format_iso(ds), "channel": "webcare", "agents_required": np.where(open_, 2.0, 0.0)}).to_csv(
+        requirements, index=False)
+    return shifts, forecast, requirements
+
+
+def test_requirements_in_shift_plan_out(files, tmp_path, capsys):
+    shifts, _, requirements = files
+    out, cov = tmp_path / "roster.csv", tmp_path / "coverage.csv"
+    assert main(["roster", str(requirements), "--shifts", str(shifts), "--out", str(out), "--coverage-out", str(cov)]) == 0
+    text = capsys.readouterr().out
+    assert "solver optimal" in text
+    plan = pd.read_csv(out)
+    assert {"template", "start", "end", "break_start", "break_end", "count", "cost"} <= set(plan.columns)
+    # two agents 08-20: the two early shifts need a third to cover their breaks, and two late shifts 14-20
+    assert plan["count"].sum() == 5
+    coverage = pd.read_csv(cov)
+    assert coverage["shortfall"].sum() == 0
+    assert len(coverage) == 96                 # hourly requirements on quarter-hour buckets
+
+
+def test_forecast_with_candidate_opening_hours(files, tmp_path, capsys):
+    shifts, forecast, _ = files
+    out = tmp_path / "roster.csv"
+    code = main(["roster", str(forecast), "--shifts", str(shifts), "--target", "80", "--within", "60m", "--aht", "6m",
+                 "--open-candidates", "mon 08:00-20:00 | 08:00-22:00", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "opening hours: mon 08:00-20:00" in text
+    assert "predicted service level" in text
+    assert pd.read_csv(out)["count"].sum() >= 2
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--target", "80"], "give --within, --aht"),
+    (["--target", "80", "--within", "60m", "--aht", "6m", "--open", "mon 08:00-20:00", "--open-candidates", "mon closed"],
+     "not both"),
+    (["--target", "80", "--within", "60m", "--aht", "6m", "--open-candidates", "mon 08:10-20:00"], "15-minute grid"),
+])
+def test_bad_flags_exit_2_and_write_nothing(files, tmp_path, capsys, extra, message):
+    shifts, forecast, _ = files
+    out = tmp_path / "roster.csv"
+    assert main(["roster", str(forecast), "--shifts", str(shifts), "--out", str(out)] + extra) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_bad_shifts_file_names_table_and_key(files, tmp_path, capsys):
+    _, _, requirements = files
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SHIFTS.replace('length = "6h"', 'length = "six"'), encoding="utf-8")
+    out = tmp_path / "roster.csv"
+    assert main(["roster", str(requirements), "--shifts", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.toml, [[shift]] #2 'late', key 'length'" in err
+    assert not out.exists()

@@ -1,0 +1,209 @@
+"""``webcare roster``: the cheapest shift roster (and opening hours) for requirements or a forecast.
+
+INPUT is either requirements (``webcare staff`` output: ``ds``, ``agents_required`` ...) or a
+forecast (``ds``, ``yhat`` ...). With a forecast the capacity flags of ``webcare staff`` apply
+(``--target --within --aht``, ``--open`` or ``--open-candidates`` ...) and the service level and
+backlog are modelled inside the optimisation. Shift templates, wages, premiums and the solver
+live in ``--shifts shifts.toml`` (docs/roster.md). With ``--agents`` the shifts are assigned to
+named agents (scheduling.roster.assign) and exported per agent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+NAME = "roster"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("roster", help="the cheapest shift roster (and opening hours) for requirements or a forecast",
+                       description="Optimise a shift roster with a MILP (Pyomo + HiGHS). INPUT is requirements from "
+                                   "`webcare staff` (column agents_required) or a forecast (column yhat): then give "
+                                   "--target, --within and --aht and the service level is modelled inside the optimisation.")
+    p.add_argument("input", type=Path, metavar="INPUT")
+    p.add_argument("--shifts", type=Path, required=True, help="shift templates, contracts, premiums, solver (TOML)")
+    p.add_argument("--agents", type=Path, help="agents.csv: assign the shifts to named agents")
+    p.add_argument("--time-limit", help="solver time limit, e.g. 60s or 2m (default: shifts.toml, else 60s)")
+    p.add_argument("--solver", help="any solver Pyomo knows (default: shifts.toml, else highs)")
+    p.add_argument("--out", type=Path, required=True, help="the roster CSV to write")
+    p.add_argument("--xlsx", type=Path, help="also write a workbook (one sheet per ISO week)")
+    p.add_argument("--ics-dir", type=Path, help="write one iCalendar file per agent here (needs --agents)")
+    p.add_argument("--coverage-out", type=Path, help="write the coverage per interval (required, scheduled, ...) as CSV")
+    p.add_argument("--violations-out", type=Path, help="write the violations (what could not be met) as CSV")
+    cap = p.add_argument_group("capacity (when INPUT is a forecast)")
+    cap.add_argument("--target", help="service-level target in percent, e.g. 80")
+    cap.add_argument("--within", help="the deadline, e.g. 60m")
+    cap.add_argument("--aht", help="handle time of one message, e.g. 6m")
+    cap.add_argument("--model", choices=["backlog", "erlang-c"], default="backlog",
+                     help="backlog (default; the fluid backlog model in the MILP) or erlang-c (global SL, live channels)")
+    cap.add_argument("--open", dest="opening", help='fixed opening hours, e.g. "mon-fri 08:00-20:00; sat,sun 10:00-18:00"')
+    cap.add_argument("--open-candidates", help='opening hours to choose from per weekday, e.g. '
+                                               '"mon-fri 07:00-19:00 | 08:00-20:00 | 08:00-22:00; sat,sun 10:00-16:00 | closed"')
+    cap.add_argument("--concurrency", type=float, default=1.0, help="conversations one agent holds at once (default 1)")
+    cap.add_argument("--shrinkage", default="0", help="share of paid time not productive, e.g. 0.3 (default 0)")
+    cap.add_argument("--max-occupancy", default="1", help="productive occupancy cap, e.g. 0.85 (default 1)")
+    cap.add_argument("--period", choices=["day", "week", "horizon", "interval"], default="day",
+                     help="the target holds per local day (default), ISO week, the whole horizon or every interval")
+    cap.add_argument("--floor", help="least service level of every open interval in percent, e.g. 50")
+    cap.add_argument("--min-agents", type=int, default=1, help="agents at least while open (default 1)")
+    cap.add_argument("--quantile", help="plan for an interval bound instead of yhat, e.g. upper_80")
+    p.add_argument("--tz", help="the team's time zone (default Europe/Amsterdam)")
+
+
+def _target(args):
+    from scheduling.requirements import ServiceTarget
+    from webcare.cli import UsageError
+    from webcare.units import parse_duration, parse_fraction, parse_percentage
+
+    missing = [flag for flag, value in (("--target", args.target), ("--within", args.within), ("--aht", args.aht))
+               if value is None]
+    if missing:
+        raise UsageError(f"INPUT is a forecast: give {', '.join(missing)} (the service target to roster for)")
+    return ServiceTarget(
+        target=parse_percentage(args.target), within=parse_duration(args.within),
+        aht_seconds=parse_duration(args.aht).total_seconds(), model=args.model, concurrency=args.concurrency,
+        shrinkage=parse_fraction(args.shrinkage, name="--shrinkage"),
+        max_occupancy=parse_fraction(args.max_occupancy, name="--max-occupancy", allow_one=True),
+        period="bucket" if args.period == "interval" else ("week" if args.period == "week" else "day"),
+        min_agents=args.min_agents)
+
+
+def _columns(path: Path) -> list[str]:
+    from forecast.ingest import read_table
+
+    return [str(c) for c in read_table(path, path.name).frame.columns]
+
+
+def _write_shifts_csv(frame: pd.DataFrame, path: Path, tz: str) -> None:
+    """The anonymous shift plan as CSV (through the export module when it is there)."""
+    try:
+        from scheduling.roster import export
+    except ImportError:
+        export = None
+    if export is not None and hasattr(export, "to_csv"):
+        export.to_csv(frame, path, tz=tz)
+        return
+    from forecast.ingest import format_iso, write_csv_atomic
+
+    out = frame.copy()
+    for col in [c for c in out.columns if c in ("start", "end") or c.startswith("break")]:
+        present = out[col].notna()
+        text = pd.Series("", index=out.index, dtype=object)
+        if present.any():
+            text[present] = format_iso(out.loc[present, col])
+        out[col] = text
+    write_csv_atomic(out, path)
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    from forecast.ingest import DEFAULT_TZ, format_iso, read_interval_values, write_csv_atomic
+    from scheduling.opening_hours import parse_opening_hours
+    from scheduling.roster.opening import parse_opening_candidates
+    from scheduling.roster.shifts import read_shifts
+    from scheduling.roster.solve import solve_roster
+    from webcare.cli import UsageError
+    from webcare.units import parse_duration, parse_fraction, parse_percentage
+
+    tz = args.tz or DEFAULT_TZ
+    if args.ics_dir and not args.agents:
+        raise UsageError("--ics-dir writes one calendar per agent: give --agents agents.csv too")
+    if args.opening and args.open_candidates:
+        raise UsageError("give either --open or --open-candidates, not both")
+    config = read_shifts(args.shifts)
+    time_limit = parse_duration(args.time_limit).total_seconds() if args.time_limit else None
+    if time_limit is not None and time_limit <= 0:
+        raise UsageError("--time-limit must be longer than 0")
+    agents = None
+    if args.agents:
+        from scheduling.roster.labour import read_agents
+
+        agents = read_agents(args.agents)
+    columns = _columns(args.input)
+    opening = parse_opening_hours(args.opening) if args.opening else None
+    candidates = parse_opening_candidates(args.open_candidates) if args.open_candidates else None
+    floor = parse_percentage(args.floor) if args.floor else None
+    kwargs = dict(time_limit=time_limit, solver=args.solver)
+    started = time.perf_counter()
+    if "agents_required" in columns:
+        required = read_interval_values(args.input, "agents_required", tz, what="requirements")
+        frame = required.rename(columns={"value": "agents_required"})[["ds", "agents_required"]]
+        target = None
+        if "volume" in columns:
+            volume = read_interval_values(args.input, "volume", tz, what="requirements")
+            frame = frame.assign(volume=volume["value"].to_numpy())
+            if args.target and args.within and args.aht:
+                target = _target(args)
+        if candidates is not None:
+            raise UsageError("--open-candidates needs a forecast as INPUT (the service level is then modelled); "
+                             "requirements already fix the opening hours")
+        shrink = parse_fraction(args.shrinkage, name="--shrinkage")
+        result = solve_roster(config, requirements=frame, target=target, opening=opening, shrinkage=shrink, **kwargs)
+        what = "requirements"
+    else:
+        column = f"yhat_{args.quantile}" if args.quantile else "yhat"
+        if column not in columns and "volume" in columns and not args.quantile:
+            column = "volume"
+        if column not in columns:
+            raise UsageError(f"{args.input}: neither requirements (column agents_required) nor a forecast "
+                             f"(column {column}); columns are: {', '.join(columns)}")
+        forecast = read_interval_values(args.input, column, tz, what="forecast").rename(columns={"value": "volume"})
+        target = _target(args)
+        period = {"interval": "bucket"}.get(args.period, args.period)
+        result = solve_roster(config, arrivals=forecast[["ds", "volume"]], target=target, opening=opening,
+                              opening_candidates=candidates, sl_floor=floor, period=period,
+                              min_staff=args.min_agents, **kwargs)
+        what = "forecast"
+    if result.status == "error":
+        for line in result.explanation:
+            print(line, file=sys.stderr)
+        print("error: no roster was found; nothing was written", file=sys.stderr)
+        return 1
+
+    assignment = None
+    if agents is not None:
+        from scheduling.roster.assign import assign_agents
+
+        assignment = assign_agents(result.shifts, agents, tz=tz, time_limit=time_limit or config.solver.time_limit)
+    from scheduling.roster import export
+
+    if assignment is not None:
+        export.to_csv(assignment.roster, args.out, tz=tz)
+        if args.xlsx:
+            export.to_xlsx(assignment.roster, args.xlsx, tz=tz, agents=agents, violations=assignment.violations)
+        if args.ics_dir:
+            export.to_ics(assignment.roster, args.ics_dir, tz=tz)
+    else:
+        _write_shifts_csv(result.shifts, args.out, tz)
+        if args.xlsx:
+            export.to_xlsx(result.shifts, args.xlsx, tz=tz)
+    if args.coverage_out:
+        cov = result.coverage
+        write_csv_atomic(cov.assign(ds=format_iso(cov["ds"])), args.coverage_out)
+    if args.violations_out:
+        v = result.violations.copy()
+        for col in ("start", "end"):
+            if len(v):
+                v[col] = format_iso(v[col])
+        write_csv_atomic(v, args.violations_out)
+
+    print(f"roster from {what} {args.input.name}: {result.stats.get('shifts', 0):,} candidate shifts "
+          f"({result.stats.get('patterns', 0):,} with break placements), {result.stats.get('buckets', 0):,} intervals")
+    for line in result.explanation:
+        print(line)
+    print(f"objective {result.objective:,.2f}, bound {result.bound:,.2f}, gap {100 * result.gap:.3f}%, "
+          f"{result.seconds:.1f} s ({result.stats.get('solver')})")
+    if assignment is not None:
+        print(f"assigned to agents: {assignment.status}, {len(assignment.roster):,} agent-shifts, "
+              f"{len(assignment.violations)} rule violation(s)")
+        for detail in assignment.violations.get("detail", pd.Series(dtype=str)).head(10):
+            print(f"  {detail}")
+    written = [args.out] + [p for p in (args.xlsx, args.coverage_out, args.violations_out) if p]
+    print("wrote " + ", ".join(str(p) for p in written) + (f" and calendars in {args.ics_dir}" if args.ics_dir else "")
+          + f" in {time.perf_counter() - started:.1f} s")
+    return 0
