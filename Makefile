@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run demo test bench clean sample
+.PHONY: setup run demo test bench clean sample screenshots plan
 
 setup: $(STAMP)
 
@@ -27,12 +27,28 @@ test: $(STAMP)
 
 # Every benchmark in benchmarks/ (each in a fresh process); rewrites BENCHMARKS.md (about 30 minutes).
 # One of them: make bench BENCH_ARGS="--only forecast"; tiny inputs: make bench BENCH_ARGS=--smoke
-bench: $(STAMP)
+# pyworkforce (the peer of the Erlang C and shift-count benchmarks) pins older numpy/pandas, so it
+# lives in its own environment, called by the benchmarks through $PYWORKFORCE_PYTHON.
+PEERS := .venv-peers
+$(PEERS)/.installed:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet pyworkforce
+	touch $@
+
+bench: $(STAMP) $(PEERS)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+	PYWORKFORCE_PYTHON=$(abspath $(PEERS))/bin/python $(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+
+# The whole chain on the bundled sample (docs/plan.md): results in plan-output/.
+plan: $(STAMP)
+	$(BIN)/webcare plan --out plan-output
+
+# Screenshots of every page of the app into docs/screenshots/ (needs Debian's chromium).
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
 
 sample: $(STAMP)
 	$(BIN)/python scripts/generate_sample.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(PEERS) .pytest_cache .hypothesis

@@ -8,6 +8,7 @@ import streamlit as st
 
 from app_pages.common import fmt_num, guarded, history_of, workspace
 from forecast.explore import MONTHS, WEEKDAYS, channel_mix, hour_weekday_profile, summarize
+from forecast.spikes import spike_days
 from forecast.ingest import ALLOWED_FREQS, DEFAULT_TZ, ColumnChoice, IngestError, IngestOptions
 from webcare.datasets import SAMPLE_DATASET, dataset_name_for, ingest_uploads
 from webcare.i18n import t
@@ -20,6 +21,12 @@ FREQS = list(ALLOWED_FREQS.values())
 def views_of(path: str, name: str, version: str):
     history = history_of(path, name, version)
     return summarize(history), hour_weekday_profile(history), channel_mix(history)
+
+
+@st.cache_data(show_spinner="Looking for spikes and dips...", max_entries=8)
+def spikes_of(path: str, name: str, version: str) -> pd.DataFrame:
+    """Local days with a spike or a dip (forecast.spikes): candidates to leave out of training."""
+    return spike_days(history_of(path, name, version))
 
 
 def upload_form(ws: Workspace) -> None:
@@ -164,25 +171,28 @@ def charts_section(summary, grid: pd.DataFrame, mix: pd.DataFrame) -> None:
         st.altair_chart(area, width="stretch")
 
 
-def spikes_section(ws: Workspace, name: str, summary) -> None:
+def spikes_section(ws: Workspace, name: str, days: pd.DataFrame) -> None:
     st.subheader(t("Days that stand out"))
-    days = summary.standout_days
     if days.empty:
-        st.info("No day stands out from the same weekday in the weeks around it.")
+        st.info("No spike or dip found: every interval is within the range of the same hour of the week "
+                "in the weeks around it.")
         return
     excluded = ws.excluded_days(name)
     table = pd.DataFrame({
         "date": days["date"].dt.strftime("%d-%m-%Y"),
         "weekday": days["weekday"],
-        "messages": days["volume"].astype(int),
+        "channels": days["channels"],
+        "messages": days["observed"].round(0).astype(int),
         "expected": days["expected"].round(0).astype(int),
         "ratio": days["ratio"],
         "exclude from training": [d in excluded for d in days["date"]],
-        "reason": [excluded.get(d, "spike" if r > 1 else "dip") for d, r in zip(days["date"], days["ratio"])],
+        "reason": [excluded.get(d, r) for d, r in zip(days["date"], days["reason"])],
     })
-    st.caption("Compared with the median of the same weekday in the four weeks before and after. "
-               "Tick the days a forecast should not learn from (an outage, a viral complaint); holidays usually stay in.")
-    edited = st.data_editor(table, hide_index=True, disabled=["date", "weekday", "messages", "expected", "ratio"],
+    st.caption("Intervals far above (spike) or below (dip) the median of the same hour of the week in the four "
+               "weeks around them; messages and expected count the flagged intervals of the day. Tick the days a "
+               "forecast should not learn from (an outage, a viral complaint); holidays usually stay in.")
+    edited = st.data_editor(table, hide_index=True,
+                            disabled=["date", "weekday", "channels", "messages", "expected", "ratio"],
                             column_config={"ratio": st.column_config.NumberColumn(format="x%.2f")}, key=f"spikes-{name}")
     if st.button(t("Save exclusions")):
         chosen = {d: r for d, r, ex in zip(days["date"], edited["reason"], edited["exclude from training"]) if ex}
@@ -208,7 +218,7 @@ def main() -> None:
     report_section(info)
     summary, grid, mix = views_of(str(ws.path), name, version)
     charts_section(summary, grid, mix)
-    spikes_section(ws, name, summary)
+    spikes_section(ws, name, spikes_of(str(ws.path), name, version))
     with st.expander(t("Delete this dataset")):
         st.write("Deletes the history and the message details kept with it (handle times, case ids, labels).")
         if st.button(f"Delete '{name}'", disabled=name == SAMPLE_DATASET, help="The bundled sample cannot be deleted."):

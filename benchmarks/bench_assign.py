@@ -108,7 +108,7 @@ def _median_run(fn, repeat: int):
     return statistics.median(times), times, result
 
 
-def run(smoke: bool = False, repeat: int | None = None, time_limit: float = 110.0) -> dict:
+def run(smoke: bool = False, repeat: int | None = None, time_limit: float = 100.0) -> dict:
     n_agents, weeks = (12, 1) if smoke else (100, 4)
     repeat = repeat or (1 if smoke else 3)
     shifts, agents = instance(n_agents, weeks)
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--repeat", type=int, default=None)
-    parser.add_argument("--time-limit", type=float, default=110.0)
+    parser.add_argument("--time-limit", type=float, default=100.0)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     out = run(smoke=args.smoke, repeat=args.repeat, time_limit=args.time_limit)

@@ -158,7 +158,7 @@ def run(smoke: bool = False) -> dict:
     """The benchmark convention (``benchmarks/common.py``): 5,000,000 rows, 3 runs of each;
     smoke: 3,000 rows, 1 run of each."""
     rows, repeat = (3_000, 1) if smoke else (5_000_000, 3)
-    load = ", ".join(f"{x:g}" for x in os.getloadavg())  # how busy the machine was when the run started
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())  # how busy the machine was when the run started
     s = measure(rows, repeat, out=None if smoke else REPO / "benchmarks" / "out" / "ingest.json")
     goal_met = rows == 5_000_000 and s["ingest_seconds_median"] <= 30 and s["ingest_peak_mib_median"] <= 2048
     table = markdown_table([

@@ -613,8 +613,9 @@ class EnsembleForecaster(Forecaster):
 # --------------------------------------------------------------------------------------------
 # The auto forecaster
 
-# Prophet's cost per fit, measured on this project's 2-core machine (benchmarks/bench_forecast_speed.py):
-# about 1.1 ms per fitted interval (two years of hourly data: ~19 s).
+# Prophet's cost per fit, measured on this project's 2-core machine: about 1.1 ms per fitted
+# interval (two years of hourly data, 17,520 intervals: 18.7 s lightly loaded; 44 s when the two
+# cores were shared with other jobs). Rerun: benchmarks/bench_forecast_speed.py.
 PROPHET_SECONDS_PER_ROW = 1.1e-3
 PROPHET_BUDGET_SECONDS = 60.0
 

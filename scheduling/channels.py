@@ -25,13 +25,13 @@ channel table and the key (``channels.toml, [channels.x], key 'target': 120 is o
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from scheduling.opening_hours import OpeningHours, parse_opening_hours
+from scheduling.tomlfile import read_toml
 
 __all__ = ["ChannelSpec", "ChannelsConfig", "ChannelsError", "TEAM_MODES", "read_channels"]
 
@@ -170,16 +170,7 @@ def read_channels(path) -> ChannelsConfig:
     """Read and validate a channels file (TOML); see the module docstring for the keys."""
     path = Path(path)
     label = path.name
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise ChannelsError(f"{label}: file not found ({path})") from None
-    except UnicodeDecodeError:
-        raise ChannelsError(f"{label}: not UTF-8 text") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ChannelsError(f"{label}: not valid TOML: {exc}") from None
+    data = read_toml(path, ChannelsError, label)
     unknown = sorted(set(data) - {"team", "channels"})
     if unknown:
         raise ChannelsError(f"{label}: unknown top-level key(s) {', '.join(map(repr, unknown))}; "

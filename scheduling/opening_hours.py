@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "DAY_ALIASES",
     "DAY_NAMES",
     "OpeningHours",
     "Window",
@@ -61,7 +62,8 @@ _DAY_ALIASES = {
     )
     for i, name in enumerate(names)
 }
-_DAY_ALIASES.update(tues=1, thur=3, thurs=3)
+_DAY_ALIASES.update(tues=1, wednes=2, thur=3, thurs=3)
+DAY_ALIASES = _DAY_ALIASES  # weekday names and abbreviations (English, Dutch) -> 0 = Monday; shared by the roster files
 _ALL_DAYS_WORDS = ("daily", "everyday", "every day", "all", "dagelijks")
 _CLOSED_WORDS = ("closed", "gesloten", "off")
 _ALWAYS_WORDS = ("24h", "24/7", "open", "always")

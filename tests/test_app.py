@@ -96,6 +96,9 @@ def test_data_page_opens_on_the_sample(tmp_path, monkeypatch):
     metrics = _metrics(at)
     assert metrics["Messages"] == "774,654" and metrics["Channels"] == "4" and metrics["Gaps"] == "none"
     assert [s.value for s in at.subheader] == ["When messages arrive", "Days that stand out"]
+    # the spike detector (forecast.spikes) lists the injected events of the sample (data/sample/events.csv)
+    flagged = set(_table(at, "exclude from training")["date"])
+    assert {"12-02-2025", "18-09-2025", "07-07-2026"} <= flagged
 
 
 def test_upload_of_a_bad_file_shows_a_message_and_saves_nothing(tiny):

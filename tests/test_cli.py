@@ -167,7 +167,8 @@ def test_forecast_auto_on_a_dataset_skips_excluded_days(workspace, weekly_histor
     Workspace(workspace).set_excluded_days("team", {pd.Timestamp("2025-10-08"): "outage"})
     out = tmp_path / "forecast.csv"
     capsys.readouterr()
-    assert main(["forecast", "--dataset", "team", "--horizon", "3d", "--out", str(out)]) == 0
+    assert main(["forecast", "--dataset", "team", "--horizon", "3d", "--out", str(out),
+                 "--candidates", "snaive", "profile", "ets"]) == 0
     printed = capsys.readouterr().out
     assert "left out of training: 1 excluded day" in printed and "lowest mean MASE" in printed
     assert len(pd.read_csv(out)) == 2 * 3 * 24
@@ -177,6 +178,7 @@ def test_forecast_auto_on_a_dataset_skips_excluded_days(workspace, weekly_histor
     (["--horizon", "0"], "horizon"),
     (["--horizon", "400d"], "horizon"),
     (["--model", "crystal-ball"], "unknown model"),
+    (["--candidates", "snaive", "oracle"], "unknown model"),
 ])
 def test_forecast_bad_flags_exit_2(workspace, weekly_history, tmp_path, capsys, flags, message):
     history, _ = weekly_history

@@ -18,7 +18,7 @@ from forecast.backtest import (
 from forecast.ingest import history_to_csv
 from forecast.metrics import wape
 from forecast.models import get_forecaster, split_channels
-from tests.test_models import TZ, split_last, synthetic_history
+from tests.test_models import split_last, synthetic_history
 from webcare.cli import main
 
 THREE = ("snaive", "snaive_day", "profile")

@@ -9,7 +9,7 @@ import pytest
 from forecast.metrics import bias, wape
 from forecast.models import get_forecaster
 from forecast.statsmodels_models import intraday_shares, weekday_of_day
-from tests.test_models import TZ, local_range, pattern, split_last, synthetic_history
+from tests.test_models import local_range, pattern, split_last, synthetic_history
 
 
 def test_weekday_of_day_numbers():

@@ -122,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto (default), snaive, snaive_day, profile, mstl, ets, prophet or ensemble")
     p.add_argument("--level", type=float, nargs="+", default=[80, 95], help="interval levels in percent (default 80 95)")
     p.add_argument("--folds", type=int, default=3, help="backtest folds (default 3)")
+    p.add_argument("--candidates", nargs="+", metavar="MODEL",
+                   help="the models auto chooses among (default: all, prophet when its backtest is affordable)")
     p.add_argument("--backtest-out", type=Path, help="write the backtest metrics per channel and model (CSV)")
     p.add_argument("--jobs", type=int, default=1, help="channels backtested in parallel (default 1; -1 = all cores)")
     p.add_argument("--events", type=Path, metavar="FILE",
@@ -284,6 +286,18 @@ def _history_for(args: argparse.Namespace):
     return history
 
 
+def _candidates(names: Sequence[str] | None) -> list[str] | None:
+    from forecast.models import available_models
+
+    if not names:
+        return None
+    unknown = [n for n in names if n not in available_models() or n == "auto"]
+    if unknown:
+        raise UsageError(f"--candidates: unknown model {unknown[0]!r}; use some of "
+                         f"{', '.join(m for m in available_models() if m != 'auto')}")
+    return list(names)
+
+
 def cmd_forecast(args: argparse.Namespace) -> int:
     from forecast.backtest import ENSEMBLE, AutoForecaster, EnsembleForecaster, backtest
     from forecast.calendar import parse_holidays
@@ -340,7 +354,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         if training is not None and not check_fingerprint(model, training):
             print("note: the history differs from the data the saved model was fitted on; forecasting from the saved model")
     elif args.model == "auto":
-        model = AutoForecaster(horizon=horizon, n_folds=args.folds, n_jobs=args.jobs, params=params).fit(training)
+        model = AutoForecaster(models=_candidates(args.candidates), horizon=horizon, n_folds=args.folds,
+                               n_jobs=args.jobs, params=params).fit(training)
         result = model.backtest_
     elif args.model == ENSEMBLE:
         model = EnsembleForecaster(horizon=horizon, n_folds=args.folds, n_jobs=args.jobs, params=params).fit(training)

@@ -37,6 +37,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from scheduling.opening_hours import DAY_ALIASES as _DAY_ALIASES, DAY_NAMES
+
 __all__ = [
     "AgentsError",
     "AGENT_COLUMNS",
@@ -53,18 +55,6 @@ __all__ = [
 ]
 
 DEFAULT_TZ = "Europe/Amsterdam"
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DAY_ALIASES = {
-    name: i
-    for names in (
-        DAY_NAMES,
-        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
-        ("ma", "di", "wo", "do", "vr", "za", "zo"),
-        ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
-    )
-    for i, name in enumerate(names)
-}
-_DAY_ALIASES.update({"tues": 1, "wednes": 2, "thur": 3, "thurs": 3})
 
 #: Soft preferences an agent may state (column ``preferences``), plus ``off_<day>`` (e.g. off_wed).
 PREFERENCES = ("early", "late", "no_weekends", "no_evenings", "no_nights")

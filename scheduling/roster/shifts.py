@@ -8,15 +8,16 @@ the model code never re-parses strings. Every error names the file, the table an
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from scheduling.opening_hours import DAY_ALIASES as _DAY_ALIASES, DAY_NAMES
+from scheduling.tomlfile import read_toml
 
 __all__ = [
     "BreakRule",
@@ -33,13 +34,6 @@ __all__ = [
     "shifts_from_dict",
 ]
 
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DAY_ALIASES = {name: i for names in (
-    DAY_NAMES,
-    ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
-    ("ma", "di", "wo", "do", "vr", "za", "zo"),
-    ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
-) for i, name in enumerate(names)}
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 _DAY_MINUTES = 24 * 60
 
@@ -505,14 +499,5 @@ def shifts_from_dict(data: dict, source: str = "shifts.toml") -> RosterConfig:
 def read_shifts(path) -> RosterConfig:
     """Read and validate ``shifts.toml``; errors (ShiftsError, a ValueError) name file, table and key."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ShiftsError(f"{path}: file not found") from None
-    except UnicodeDecodeError:
-        raise ShiftsError(f"{path}: not a UTF-8 text file") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ShiftsError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path, ShiftsError)
     return shifts_from_dict(data, str(path))

@@ -39,6 +39,7 @@ from scheduling.roster.shifts import RosterConfig
 __all__ = ["BUCKET", "RosterResult", "RosterProblem", "build_model", "lp_relaxation_bound", "prepare", "solve_roster"]
 
 BUCKET = pd.Timedelta("15min")
+FULL_MIP_MAX_INTEGERS = 4000
 PERIODS = ("day", "week", "horizon", "bucket")
 
 
@@ -390,6 +391,85 @@ def _run_solver(m, settings, time_limit: float, mip_gap: float) -> dict:
             "bound": float(lower), "loaded": has}
 
 
+def _integer_vars(m) -> list:
+    return [v for v in m.component_data_objects(pyo.Var, descend_into=True) if v.is_integer() or v.is_binary()]
+
+
+def _solve_with_lp_rounding(m, settings, time_limit: float, mip_gap: float) -> dict:
+    """LP relaxation first, then a restricted MIP around it, then (if not yet proven) the full MIP.
+
+    1. Solve the LP relaxation: its optimum is a lower bound on every roster.
+    2. Fix every integer variable the LP set to a whole number, bound the fractional ones between
+       floor and ceiling, and solve that much smaller MIP (RENS, Berthold 2014): on shift-scheduling
+       LPs, which are nearly integral, it finds a roster within a fraction of a percent of the bound
+       (0.35% on the benchmark week; a wider neighbourhood, whole values free to move by one, was
+       slower and no better there).
+    3. If the gap is still above ``mip_gap`` (and the model has at most ``FULL_MIP_MAX_INTEGERS``
+       integer variables, or step 2 found nothing), solve the full MIP with the time left and keep
+       the better roster; the bound is the better of the LP's and the MIP's.
+    """
+    started = time.perf_counter()
+    ints = _integer_vars(m)
+    saved = [(v, v.domain, v.lb, v.ub) for v in ints]
+    for v in ints:
+        lb, ub = v.lb, v.ub
+        v.domain = pyo.Reals
+        v.setlb(0 if lb is None else lb)
+        v.setub(ub)
+    try:
+        lp = _run_solver(m, settings, time_limit, 0.0)
+    finally:
+        for v, domain, lb, ub in saved:
+            v.domain = domain
+            v.setlb(lb)
+            v.setub(ub)
+    if not lp["loaded"] or not np.isfinite(lp["objective"]):
+        return _run_solver(m, settings, time_limit, mip_gap)
+    lp_bound = float(lp["objective"])
+    values = [(v.value or 0.0) for v in ints]
+    for v, x in zip(ints, values):
+        if abs(x - round(x)) <= 1e-6:
+            v.fix(float(round(x)))
+        else:
+            v.setlb(float(np.floor(x)))
+            v.setub(float(np.ceil(x)))
+    left = max(time_limit - (time.perf_counter() - started), 1.0)
+    try:
+        sub = _run_solver(m, settings, left, mip_gap)
+    finally:
+        for v, domain, lb, ub in saved:
+            v.unfix()
+            v.setlb(lb)
+            v.setub(ub)
+    best = None
+    if sub["loaded"] and np.isfinite(sub["objective"]):
+        best = {"values": [(v, v.value) for v in m.component_data_objects(pyo.Var, descend_into=True)],
+                "objective": float(sub["objective"])}
+        gap = (best["objective"] - lp_bound) / max(abs(best["objective"]), 1e-9)
+        if gap <= mip_gap + 1e-12:
+            return {"status": "optimal", "objective": best["objective"], "bound": lp_bound, "loaded": True,
+                    "method": "lp+restricted mip"}
+    left = time_limit - (time.perf_counter() - started)
+    # HiGHS can overrun its time limit by minutes in the root cut loop of a large full MIP; it is
+    # only run when the neighbourhood found nothing or the model is small.
+    if left > 1.0 and (best is None or len(ints) <= FULL_MIP_MAX_INTEGERS):
+        full = _run_solver(m, settings, left, mip_gap)
+        if full["loaded"] and (best is None or full["objective"] < best["objective"] - 1e-9):
+            full["bound"] = max(full["bound"], lp_bound) if np.isfinite(full["bound"]) else lp_bound
+            full["method"] = "full mip"
+            return full
+        bound = max(full["bound"], lp_bound) if np.isfinite(full["bound"]) else lp_bound
+    else:
+        bound = lp_bound
+    if best is None:
+        return {"status": "time_limit", "objective": float("nan"), "bound": bound, "loaded": False}
+    for v, value in best["values"]:
+        v.set_value(value, skip_validation=True)
+    gap = (best["objective"] - bound) / max(abs(best["objective"]), 1e-9)
+    return {"status": "optimal" if gap <= mip_gap + 1e-12 else "time_limit", "objective": best["objective"],
+            "bound": bound, "loaded": True, "method": "lp+restricted mip"}
+
+
 def lp_relaxation_bound(problem: RosterProblem, solver: str = "highs") -> float:
     """The LP relaxation's optimum (every integer variable relaxed): a lower bound on the cost."""
     m = build_model(problem)
@@ -462,14 +542,14 @@ def solve_roster(config: RosterConfig, *, requirements=None, arrivals=None, targ
     limit = float(time_limit if time_limit is not None else settings.time_limit)
     gap_goal = float(mip_gap if mip_gap is not None else settings.mip_gap)
     solve_started = time.perf_counter()
-    run = _run_solver(m, settings, limit, gap_goal)
+    run = _solve_with_lp_rounding(m, settings, limit, gap_goal)
     solve_seconds = time.perf_counter() - solve_started
     result = _extract(problem, m, run)
     result.seconds = time.perf_counter() - started
     result.stats = {"shifts": len(problem.candidates), "patterns": problem.candidates.n_patterns,
                     "buckets": len(problem.grid), "variables": m.nvariables(), "constraints": m.nconstraints(),
                     "prepare_seconds": built - started, "model_seconds": model_seconds, "solve_seconds": solve_seconds,
-                    "solver": settings.name, "mode": problem.mode}
+                    "solver": settings.name, "mode": problem.mode, "method": run.get("method", "mip")}
     return result
 
 
