@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -56,3 +57,10 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data {path} is absent (../shared/data is only beside the project in CI and dev checkouts)")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _private_workspace(tmp_path_factory, monkeypatch):
+    """Every test gets its own workspace unless it sets one: nothing writes to data/workspace.duckdb."""
+    if "WEBCARE_WORKSPACE" not in os.environ:
+        monkeypatch.setenv("WEBCARE_WORKSPACE", str(tmp_path_factory.mktemp("workspace") / "workspace.duckdb"))

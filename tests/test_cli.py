@@ -223,3 +223,16 @@ def test_written_files_have_normal_permissions(workspace, export, tmp_path):
     out = tmp_path / "h.csv"
     assert main(["ingest", str(path), "--out", str(out), "--no-save"]) == 0
     assert out.stat().st_mode & 0o044 == 0o044  # readable by group and others under the usual umask
+
+
+def test_a_forecast_is_kept_in_the_workspace(workspace, weekly_history, tmp_path, capsys):
+    history, _ = weekly_history
+    out = tmp_path / "next week.csv"
+    assert main(["forecast", str(history), "--model", "profile", "--horizon", "3d", "--out", str(out)]) == 0
+    assert "kept forecast 'next week' in the workspace" in capsys.readouterr().out
+    kept = Workspace(workspace).load_forecast("next week")
+    written = pd.read_csv(out)
+    assert len(kept) == len(written) and kept["yhat"].sum() == pytest.approx(written["yhat"].sum())
+    assert main(["forecast", str(history), "--model", "profile", "--horizon", "3d", "--out", str(tmp_path / "b.csv"),
+                 "--no-save"]) == 0
+    assert [f.name for f in Workspace(workspace).list_forecasts()] == ["next week"]

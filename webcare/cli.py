@@ -24,7 +24,7 @@ from forecast.ingest import (
 )
 from webcare.units import format_duration, parse_duration
 from webcare.datasets import SAMPLE_DATASET, dataset_name_for, ingest_sample
-from webcare.workspace import REPO_ROOT, Workspace, WorkspaceError, check_name
+from webcare.workspace import REPO_ROOT, Workspace, WorkspaceError, check_label, check_name
 
 EXIT_INPUT = 2
 
@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="public holidays for prophet: a country code (NL, BE, DE-BY, ...) or none (default NL)")
     p.add_argument("--save-model", type=Path, nargs="?", const="", metavar="PATH",
                    help="save the fitted model as JSON (a .json file, or a directory; default models/)")
+    p.add_argument("--name", help="keep the forecast in the workspace under this name (default: the --out file's name "
+                                  "without extension); the app's Staffing and Scenarios pages can plan on it")
+    p.add_argument("--no-save", action="store_true", help="do not keep the forecast in the workspace")
     p.add_argument("--load-model", type=Path, metavar="PATH",
                    help="forecast with a model saved by --save-model instead of fitting (HISTORY is then optional)")
     # --freq (from the ingest flags) resamples the history when given; None = as the data come.
@@ -318,6 +321,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         raise UsageError(f"--folds must be at least 1 (got {args.folds}); 3 or more is usual")
     if args.load_model is not None and args.save_model is not None:
         raise UsageError("give --load-model or --save-model, not both")
+    keep_as = None if args.no_save else check_label(args.name or args.out.stem, "forecast")
     started = time.perf_counter()
     wanted_freq = args.freq
     history = None
@@ -378,6 +382,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     write_csv_atomic(out, args.out)
     if args.backtest_out:
         result.to_csv(args.backtest_out, table="summary")
+    if keep_as is not None:
+        Workspace(args.workspace).save_forecast(keep_as, forecast, dataset=args.dataset,
+                                                meta={"model": args.model, "horizon": args.horizon, "source": "cli"})
     saved = None
     if args.save_model is not None:
         target = DEFAULT_DIR if str(args.save_model) == "" else args.save_model
@@ -398,7 +405,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     for note in event_notes:
         print(f"note: {note}")
     written = [str(args.out)] + ([str(args.backtest_out)] if args.backtest_out else []) + ([str(saved)] if saved else [])
-    print(f"wrote {' and '.join(written)} in {time.perf_counter() - started:.1f} s")
+    kept = f" and kept forecast '{keep_as}' in the workspace" if keep_as is not None else ""
+    print(f"wrote {' and '.join(written)}{kept} in {time.perf_counter() - started:.1f} s")
     return 0
 
 
