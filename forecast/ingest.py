@@ -21,7 +21,7 @@ import io
 import os
 import re
 import tempfile
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -1405,7 +1405,8 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     so a reader never sees half a file and a failure leaves the previous file as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # the temporary name keeps the extension, for writers that choose the format by it (.xlsx)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -1415,6 +1416,14 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_outputs(*paths: str | Path | None) -> Iterator[list[Path | None]]:
+    """Temporary paths beside each of ``paths`` (None stays None) that replace their targets only
+    when the whole block succeeds: a command writing several files writes all of them or none."""
+    with ExitStack() as stack:
+        yield [stack.enter_context(atomic_output(p)) if p is not None else None for p in paths]
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: str | Path) -> None:

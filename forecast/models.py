@@ -109,7 +109,10 @@ def check_levels(levels: Iterable[float]) -> tuple[float, ...]:
             )
         if not 1 < value < 100:
             raise ForecastInputError(f"interval level {level!r} must be a percentage between 0 and 100, e.g. 80 or 95")
-        out.append(int(value) if value.is_integer() else value)
+        value = int(value) if value.is_integer() else value
+        if value in out:
+            raise ForecastInputError(f"interval level {value:g} is given twice; give each level once, e.g. 80 95")
+        out.append(value)
     return tuple(out)
 
 

@@ -179,6 +179,7 @@ def test_forecast_auto_on_a_dataset_skips_excluded_days(workspace, weekly_histor
     (["--horizon", "400d"], "horizon"),
     (["--model", "crystal-ball"], "unknown model"),
     (["--candidates", "snaive", "oracle"], "unknown model"),
+    (["--level", "80", "80"], "given twice"),
 ])
 def test_forecast_bad_flags_exit_2(workspace, weekly_history, tmp_path, capsys, flags, message):
     history, _ = weekly_history

@@ -131,3 +131,25 @@ def test_the_documented_sample_plan_is_the_default():
     from webcare.plan import SAMPLE_DIR
 
     assert replace(read_plan(SAMPLE_DIR / "plan.toml"), source="defaults") == PlanConfig()
+
+
+@pytest.mark.parametrize("freq,last", [("1h", "2026-11-01 23:00"), ("15min", "2026-11-01 23:45"),
+                                       ("30min", "2026-11-01 23:30")])
+def test_the_rostered_week_starts_the_monday_after_the_history(freq, last):
+    from webcare.plan import _plan_window
+
+    ds = pd.date_range(end=pd.Timestamp(last, tz="Europe/Amsterdam"), periods=200, freq=freq)
+    start, end = _plan_window(pd.DataFrame({"ds": ds, "channel": "x", "y": 1}), 1, "Europe/Amsterdam")
+    assert start == pd.Timestamp("2026-11-02", tz="Europe/Amsterdam")
+    assert end == pd.Timestamp("2026-11-09", tz="Europe/Amsterdam")
+
+
+def test_a_rerun_removes_the_files_it_does_not_write(tmp_path):
+    _export(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "roster.csv").write_text("an earlier plan's roster\n")
+    (out / "notes.txt").write_text("the planner's own file\n")
+    assert main(["--workspace", str(tmp_path / "ws.duckdb"), "plan", str(_plan_file(tmp_path)), "--out", str(out)]) == 0
+    assert not (out / "roster.csv").exists()  # no agents this time: an old roster would mislead
+    assert (out / "notes.txt").exists()  # files the plan never writes are left alone

@@ -103,3 +103,29 @@ def test_bad_shifts_file_names_table_and_key(files, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "bad.toml, [[shift]] #2 'late', key 'length'" in err
     assert not out.exists()
+
+
+def test_requirements_made_with_shrinkage_need_the_same_shrinkage(files, tmp_path, capsys):
+    """`webcare staff --shrinkage 0.3` writes agents_scheduled above agents_required; a roster of
+    agents_required heads without the shrinkage would fall short, so roster asks for it."""
+    shifts, _, requirements = files
+    req = pd.read_csv(requirements)
+    req["agents_scheduled"] = np.ceil(req["agents_required"] / 0.7)
+    req.to_csv(requirements, index=False)
+    out, xlsx = tmp_path / "roster.csv", tmp_path / "roster.xlsx"
+    assert main(["roster", str(requirements), "--shifts", str(shifts), "--out", str(out), "--xlsx", str(xlsx)]) == 2
+    assert "--shrinkage" in capsys.readouterr().err and not out.exists() and not xlsx.exists()
+    assert main(["roster", str(requirements), "--shifts", str(shifts), "--shrinkage", "0.3", "--out", str(out),
+                 "--xlsx", str(xlsx)]) == 0
+    assert out.exists() and xlsx.exists()
+
+
+def test_a_failing_second_output_leaves_no_first_one(files, tmp_path, capsys):
+    shifts, _, requirements = files
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder is expected\n")
+    out = tmp_path / "roster.csv"
+    assert main(["roster", str(requirements), "--shifts", str(shifts), "--out", str(out),
+                 "--coverage-out", str(blocker / "coverage.csv")]) == 2
+    assert "nothing was written" in capsys.readouterr().err
+    assert not out.exists()

@@ -259,3 +259,32 @@ def test_handle_times_and_profile_from_a_message_export(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "handle time from history" in printed and "intra-hour profile" in printed
     assert out.exists()
+
+
+def test_one_teams_staffing_against_several_channels_needs_combine(tmp_path, capsys):
+    """A staffing file holds the heads of one team: evaluating it per channel would give every
+    channel the whole team."""
+    ds = pd.date_range("2025-03-03", periods=7 * 24, freq="1h", tz=TZ)
+    path = tmp_path / "f.csv"
+    pd.concat([pd.DataFrame({"channel": c, "ds": format_iso(ds), "yhat": 10.0}) for c in ("whatsapp", "x")]).to_csv(
+        path, index=False)
+    staffing = tmp_path / "staffing.csv"
+    pd.DataFrame({"ds": format_iso(ds), "agents": 3}).to_csv(staffing, index=False)
+    out = tmp_path / "eval.csv"
+    common = ["staff", str(path), "--target", "80", "--within", "60m", "--aht", "6m", "--staffing", str(staffing),
+              "--out", str(out)]
+    assert main(common) == 2
+    assert "--combine" in capsys.readouterr().err and not out.exists()
+    assert main(common + ["--combine"]) == 0
+    assert set(pd.read_csv(out)["channel"]) == {"all"}
+
+
+def test_a_failing_second_output_leaves_no_first_one(overnight, tmp_path, capsys):
+    path, _ = overnight
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder is expected\n")
+    out = tmp_path / "req.csv"
+    assert main(["staff", str(path), "--aht", "6m", "--target", "80", "--within", "60m", "--open",
+                 "mon-sun 08:00-22:00", "--out", str(out), "--days-out", str(blocker / "days.csv")]) == 2
+    assert "nothing was written" in capsys.readouterr().err
+    assert not out.exists()

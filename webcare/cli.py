@@ -15,6 +15,7 @@ import pandas as pd
 
 from forecast.ingest import (
     DEFAULT_TZ,
+    atomic_outputs,
     ColumnChoice,
     IngestError,
     IngestOptions,
@@ -355,6 +356,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         meta = getattr(model, "metadata_", {})
         print(f"loaded {meta.get('model', model.name)} model fitted on {', '.join(model.channels_)} "
               f"(created {meta.get('created', '?')}) from {args.load_model}")
+        if training is not None:
+            print("note: with --load-model the forecast starts where the saved model's history ended; the history "
+                  "given is only compared with it")
         if training is not None and not check_fingerprint(model, training):
             print("note: the history differs from the data the saved model was fitted on; forecasting from the saved model")
     elif args.model == "auto":
@@ -379,18 +383,19 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
         forecast, event_notes = apply_events(forecast, events, history=history)
     out = forecast.assign(ds=format_iso(forecast["ds"]))
-    write_csv_atomic(out, args.out)
-    if args.backtest_out:
-        result.to_csv(args.backtest_out, table="summary")
-    if keep_as is not None:
-        Workspace(args.workspace).save_forecast(keep_as, forecast, dataset=args.dataset,
-                                                meta={"model": args.model, "horizon": args.horizon, "source": "cli"})
     saved = None
-    if args.save_model is not None:
-        target = DEFAULT_DIR if str(args.save_model) == "" else args.save_model
-        saved = save_forecaster(model, target, history=training,
-                                metadata={"horizon": args.horizon, "levels": list(levels),
-                                          "events": str(args.events) if args.events else None})
+    with atomic_outputs(args.out, args.backtest_out) as (out_tmp, backtest_tmp):  # all files or none
+        out.to_csv(out_tmp, index=False)
+        if backtest_tmp is not None:
+            result.to_csv(backtest_tmp, table="summary")
+        if args.save_model is not None:
+            target = DEFAULT_DIR if str(args.save_model) == "" else args.save_model
+            saved = save_forecaster(model, target, history=training,
+                                    metadata={"horizon": args.horizon, "levels": list(levels),
+                                              "events": str(args.events) if args.events else None})
+        if keep_as is not None:
+            Workspace(args.workspace).save_forecast(keep_as, forecast, dataset=args.dataset,
+                                                    meta={"model": args.model, "horizon": args.horizon, "source": "cli"})
     for channel, part in forecast.groupby("channel"):
         print(f"{channel}: {part['model'].iloc[0]}, {len(part):,} intervals, {part['yhat'].sum():,.0f} messages expected "
               f"from {part['ds'].min():%Y-%m-%d %H:%M} to {part['ds'].max():%Y-%m-%d %H:%M}")
@@ -506,6 +511,11 @@ def cmd_staff(args: argparse.Namespace) -> int:
     if args.staffing:
         staffing = read_interval_values(args.staffing, "agents", _tz(args), what="staffing file", allow_channel=False)
         staffing = staffing.rename(columns={"value": "agents"})[["ds", "agents"]]
+    if (staffing is not None and not args.combine and forecast["channel"].nunique() > 1
+            and (channels is None or channels.team == "separate")):
+        raise UsageError(f"{args.staffing.name} gives the heads of one team, but the forecast has "
+                         f"{forecast['channel'].nunique()} channels: add --combine (one team working every channel) "
+                         "or a team mode (team = \"priority\" or \"pooled\" in --channels)")
     if args.model != "backlog" and any(x is not None for x in (args.intervals_out, args.days_out, args.weeks_out)):
         raise UsageError("--intervals-out, --days-out and --weeks-out need the backlog model")
     started = time.perf_counter()
@@ -515,7 +525,7 @@ def cmd_staff(args: argparse.Namespace) -> int:
                           margin=margin, planner=_bare_fluid_planner() if args.no_variability_margin else None)
     table = result.table
     unreachable = [c for c, ok in result.reachable.items() if not ok]
-    if unreachable:
+    if unreachable and staffing is None:  # a given staffing is still evaluated, reachable or not
         for channel in unreachable:
             print(f"{channel}: {result.explanations[channel]}", file=sys.stderr)
         print("error: the target cannot be reached whatever the staffing; nothing was written", file=sys.stderr)
@@ -536,13 +546,14 @@ def cmd_staff(args: argparse.Namespace) -> int:
                     frame.insert(0, "channel", name)
                 frames.append(frame)
             outputs.append((pd.concat(frames, ignore_index=True), path))
-    for frame, path in outputs:  # everything computed and checked: now write
-        frame = frame.copy()
-        if "ds" in frame.columns:
-            frame["ds"] = format_iso(frame["ds"])
-        if "date" in frame.columns:
-            frame["date"] = pd.DatetimeIndex(frame["date"]).strftime("%Y-%m-%d")
-        write_csv_atomic(frame, path)
+    with atomic_outputs(*(path for _, path in outputs)) as temporary:  # everything checked: all files or none
+        for (frame, _), tmp in zip(outputs, temporary):
+            frame = frame.copy()
+            if "ds" in frame.columns:
+                frame["ds"] = format_iso(frame["ds"])
+            if "date" in frame.columns:
+                frame["date"] = pd.DatetimeIndex(frame["date"]).strftime("%Y-%m-%d")
+            frame.to_csv(tmp, index=False, encoding="utf-8")
     for channel, part in table.groupby("channel"):
         step = interval_of(pd.DatetimeIndex(part["ds"])) if len(part) > 1 else pd.Timedelta(args.freq)
         step_hours = step.total_seconds() / 3600

@@ -78,31 +78,10 @@ def _columns(path: Path) -> list[str]:
     return [str(c) for c in read_table(path, path.name).frame.columns]
 
 
-def _write_shifts_csv(frame: pd.DataFrame, path: Path, tz: str) -> None:
-    """The anonymous shift plan as CSV (through the export module when it is there)."""
-    try:
-        from scheduling.roster import export
-    except ImportError:
-        export = None
-    if export is not None and hasattr(export, "to_csv"):
-        export.to_csv(frame, path, tz=tz)
-        return
-    from forecast.ingest import format_iso, write_csv_atomic
-
-    out = frame.copy()
-    for col in [c for c in out.columns if c in ("start", "end") or c.startswith("break")]:
-        present = out[col].notna()
-        text = pd.Series("", index=out.index, dtype=object)
-        if present.any():
-            text[present] = format_iso(out.loc[present, col])
-        out[col] = text
-    write_csv_atomic(out, path)
-
-
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from forecast.ingest import DEFAULT_TZ, format_iso, read_interval_values, write_csv_atomic
+    from forecast.ingest import DEFAULT_TZ, atomic_outputs, format_iso, read_interval_values
     from scheduling.opening_hours import parse_opening_hours
     from scheduling.roster.opening import parse_opening_candidates
     from scheduling.roster.shifts import read_shifts
@@ -143,6 +122,12 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--open-candidates needs a forecast as INPUT (the service level is then modelled); "
                              "requirements already fix the opening hours")
         shrink = parse_fraction(args.shrinkage, name="--shrinkage")
+        if "agents_scheduled" in columns and shrink == 0:
+            scheduled = read_interval_values(args.input, "agents_scheduled", tz, what="requirements")["value"]
+            if scheduled.sum() > frame["agents_required"].sum() * 1.001:
+                raise UsageError(f"{args.input.name} was made with shrinkage (agents_scheduled is above agents_required): "
+                                 "give roster the same --shrinkage (e.g. --shrinkage 0.3), so that the heads on the "
+                                 "roster leave that share of their time off the queue")
         result = solve_roster(config, requirements=frame, target=target, opening=opening, shrinkage=shrink, **kwargs)
         what = "requirements"
     else:
@@ -172,25 +157,27 @@ def run(args: argparse.Namespace) -> int:
         assignment = assign_agents(result.shifts, agents, tz=tz, time_limit=time_limit or config.solver.time_limit)
     from scheduling.roster import export
 
-    if assignment is not None:
-        export.to_csv(assignment.roster, args.out, tz=tz)
-        if args.xlsx:
-            export.to_xlsx(assignment.roster, args.xlsx, tz=tz, agents=agents, violations=assignment.violations)
-        if args.ics_dir:
+    paths = (args.out, args.xlsx, args.coverage_out, args.violations_out)
+    with atomic_outputs(*paths) as (out_tmp, xlsx_tmp, coverage_tmp, violations_tmp):  # all files or none
+        if assignment is not None:
+            export.to_csv(assignment.roster, out_tmp, tz=tz)
+            if xlsx_tmp is not None:
+                export.to_xlsx(assignment.roster, xlsx_tmp, tz=tz, agents=agents, violations=assignment.violations)
+        else:
+            export.to_csv(result.shifts, out_tmp, tz=tz)
+            if xlsx_tmp is not None:
+                export.to_xlsx(result.shifts, xlsx_tmp, tz=tz)
+        if coverage_tmp is not None:
+            cov = result.coverage
+            cov.assign(ds=format_iso(cov["ds"])).to_csv(coverage_tmp, index=False)
+        if violations_tmp is not None:
+            v = result.violations.copy()
+            for col in ("start", "end"):
+                if len(v):
+                    v[col] = format_iso(v[col])
+            v.to_csv(violations_tmp, index=False)
+        if assignment is not None and args.ics_dir:
             export.to_ics(assignment.roster, args.ics_dir, tz=tz)
-    else:
-        _write_shifts_csv(result.shifts, args.out, tz)
-        if args.xlsx:
-            export.to_xlsx(result.shifts, args.xlsx, tz=tz)
-    if args.coverage_out:
-        cov = result.coverage
-        write_csv_atomic(cov.assign(ds=format_iso(cov["ds"])), args.coverage_out)
-    if args.violations_out:
-        v = result.violations.copy()
-        for col in ("start", "end"):
-            if len(v):
-                v[col] = format_iso(v[col])
-        write_csv_atomic(v, args.violations_out)
 
     print(f"roster from {what} {args.input.name}: {result.stats.get('shifts', 0):,} candidate shifts "
           f"({result.stats.get('patterns', 0):,} with break placements), {result.stats.get('buckets', 0):,} intervals")

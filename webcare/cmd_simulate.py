@@ -76,7 +76,7 @@ def _read_replay(path: Path, tz: str) -> pd.DataFrame:
 
 
 def run(args: argparse.Namespace) -> int:
-    from forecast.ingest import read_interval_values, write_csv_atomic
+    from forecast.ingest import atomic_outputs, read_interval_values
     from scheduling.opening_hours import parse_opening_hours
     from scheduling.simulate import simulate
     from webcare.units import parse_fraction, parse_percentage
@@ -135,11 +135,12 @@ def run(args: argparse.Namespace) -> int:
     )
     runs = result.runs.assign(reached=result.runs["service_level"] >= target - 1e-12)[RUN_COLUMNS]
     seconds = time.perf_counter() - started
-    write_csv_atomic(runs, args.out)
-    if args.days_out:
-        write_csv_atomic(result.days.assign(date=result.days["date"].dt.strftime("%Y-%m-%d")), args.days_out)
-    if args.weeks_out:
-        write_csv_atomic(result.weeks, args.weeks_out)
+    with atomic_outputs(args.out, args.days_out, args.weeks_out) as (out_tmp, days_tmp, weeks_tmp):  # all or none
+        runs.to_csv(out_tmp, index=False)
+        if days_tmp is not None:
+            result.days.assign(date=result.days["date"].dt.strftime("%Y-%m-%d")).to_csv(days_tmp, index=False)
+        if weeks_tmp is not None:
+            result.weeks.to_csv(weeks_tmp, index=False)
     print(result.summary(target))
     sl = runs["service_level"]
     print(f"  mean response {runs['mean_response_minutes'].mean():.1f} min, p90 {runs['p90_response_minutes'].mean():.1f} min "

@@ -43,6 +43,10 @@ from webcare.units import parse_duration, parse_percentage
 from webcare.workspace import REPO_ROOT
 
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
+# every file and folder a plan may write; a rerun into the same folder removes the ones it did not write
+PLAN_FILES = ("forecast.csv", "backtest.csv", "opening_hours.csv", "requirements.csv", "shifts.csv", "shifts.xlsx",
+              "coverage.csv", "violations.csv", "roster.csv", "roster.xlsx", "calendars", "simulation.csv",
+              "summary.json", "summary.txt")
 DEFAULT_SHIFTS = SAMPLE_DIR / "shifts.toml"
 BUCKET = pd.Timedelta("15min")
 
@@ -215,6 +219,8 @@ class PlanResult:
                f"requirement: {s['productive_hours']:,.1f} productive agent-hours (variability margin included)",
                f"roster: {s['shifts']:,} shifts, {s['paid_hours']:,.1f} paid hours, cost {s['cost']:,.2f} "
                f"({s['roster_status']}, gap {s['roster_gap']:.2%})"]
+        for line in s.get("roster_problems", []):
+            out.append(f"  {line}")
         if s.get("assigned") is not None:
             out.append(f"agents: {s['assigned']}")
         out.append(f"service level: the capacity model expects {s['model_sl']:.1%}; simulation ({s['runs']} runs) "
@@ -249,14 +255,16 @@ def _history(config: PlanConfig, workspace) -> tuple[pd.DataFrame, str, pd.DataF
 
 
 def _plan_window(history: pd.DataFrame, weeks: int, tz: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The ISO weeks to roster: from the first Monday at or after the end of the history."""
-    last = history["ds"].max().tz_convert(tz)
-    day = (last + pd.Timedelta(hours=1)).tz_localize(None).normalize()
-    if (last + pd.Timedelta(hours=1)).tz_localize(None) > day:
+    """The ISO weeks to roster: from the first Monday at or after the end of the history (the end of
+    its last interval, whatever the interval length)."""
+    ds = pd.DatetimeIndex(history["ds"].drop_duplicates().sort_values())
+    step = pd.Series(ds).diff().min() if len(ds) > 1 else pd.Timedelta(hours=1)
+    end = (ds[-1] + step).tz_convert(tz).tz_localize(None)
+    day = end.normalize()
+    if end > day:
         day += pd.Timedelta(days=1)
     start = day + pd.Timedelta(days=(7 - day.day_of_week) % 7)
-    end = start + pd.Timedelta(weeks=weeks)
-    return start.tz_localize(tz), end.tz_localize(tz)
+    return start.tz_localize(tz), (start + pd.Timedelta(weeks=weeks)).tz_localize(tz)
 
 
 def run_plan(config: PlanConfig, out_dir: str | Path, *, workspace=None,
@@ -388,6 +396,7 @@ def run_plan(config: PlanConfig, out_dir: str | Path, *, workspace=None,
         "cost": float(roster.cost_split.get("wages", 0.0) + roster.cost_split.get("premiums", 0.0)),
         "roster_status": roster.status, "roster_gap": float(roster.gap),
         "roster_objective": float(roster.objective), "roster_bound": float(roster.bound),
+        "roster_problems": [] if roster.status == "optimal" and not len(roster.violations) else list(roster.explanation),
         "roster_seconds": float(roster.seconds),
         "assigned": (f"{assignment.status}, {len(assignment.roster):,} agent-shifts, "
                      f"{len(assignment.violations)} rule violation(s)") if assignment is not None else None,
@@ -420,6 +429,11 @@ def _write(result: PlanResult, forecast, model, table, roster, assignment, sim, 
         export.to_xlsx(roster.shifts, tmp / "shifts.xlsx", tz=config.tz)
         cov = roster.coverage
         write_csv_atomic(cov.assign(ds=format_iso(cov["ds"])), tmp / "coverage.csv")
+        if len(roster.violations):
+            v = roster.violations.copy()
+            for col in ("start", "end"):
+                v[col] = format_iso(v[col])
+            write_csv_atomic(v, tmp / "violations.csv")
         if assignment is not None:
             export.to_csv(assignment.roster, tmp / "roster.csv", tz=config.tz)
             export.to_xlsx(assignment.roster, tmp / "roster.xlsx", tz=config.tz, agents=agents,
@@ -432,6 +446,11 @@ def _write(result: PlanResult, forecast, model, table, roster, assignment, sim, 
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         (tmp / "summary.txt").write_text("\n".join(result.lines()) + "\n")
         out_dir.mkdir(parents=True, exist_ok=True)
+        written = {item.name for item in tmp.iterdir()}
+        for name in PLAN_FILES:  # an earlier plan's files that this one does not write would mislead
+            stale = out_dir / name
+            if name not in written and stale.exists():
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
         for item in sorted(tmp.iterdir()):
             target = out_dir / item.name
             if target.is_dir():
