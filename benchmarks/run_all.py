@@ -130,6 +130,9 @@ def run_benchmark(name: str, path: Path, smoke: bool, timeout: float | None, log
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
         env.setdefault("PYTHONUNBUFFERED", "1")
+        peers = REPO / ".venv-peers" / "bin" / "python"  # pyworkforce's own environment (made by `make bench`)
+        if "PYWORKFORCE_PYTHON" not in env and peers.exists():
+            env["PYWORKFORCE_PYTHON"] = str(peers)
         t0 = time.perf_counter()
         timed_out = threading.Event()
         with open(log_path, "w", encoding="utf-8") as log:
