@@ -958,8 +958,10 @@ class _Inputs:
     clock: str
 
 
-def _prepare(arrivals, open_fraction, *, aht_seconds, deadline, concurrency, slowdown,
-             max_occupancy, clock) -> _Inputs:
+def bucket_lengths(arrivals) -> np.ndarray:
+    """The length [s] of every bucket of ``arrivals`` (a Series on a regular, strictly increasing,
+    time-zone-aware DatetimeIndex; the last bucket as long as the others, or as the index's freq
+    when there is one bucket); ValueError naming what is wrong otherwise."""
     if not isinstance(arrivals, pd.Series) or not isinstance(arrivals.index, pd.DatetimeIndex):
         raise ValueError("arrivals must be a pandas Series indexed by interval start (DatetimeIndex)")
     index = arrivals.index
@@ -979,6 +981,14 @@ def _prepare(arrivals, open_fraction, *, aht_seconds, deadline, concurrency, slo
     lengths = np.diff(np.concatenate([starts, [starts[-1] + step_ns]])) / 1e9
     if len(index) > 1 and not np.allclose(lengths, lengths[0]):
         raise ValueError("the arrivals' index must be regular (no missing intervals)")
+    return lengths
+
+
+def _prepare(arrivals, open_fraction, *, aht_seconds, deadline, concurrency, slowdown,
+             max_occupancy, clock) -> _Inputs:
+    lengths = bucket_lengths(arrivals)
+    index = arrivals.index
+    step_ns = int(round(lengths[-1] * 1e9))  # the step bucket_lengths used for the last bucket
     a = _nonnegative("arrivals", arrivals.to_numpy(dtype=float))
     n = a.size
     if open_fraction is None:

@@ -172,21 +172,10 @@ def _open_share(arrivals: pd.Series, open_fraction) -> np.ndarray:
 
 
 def _bucket_seconds(arrivals: pd.Series) -> np.ndarray:
-    if not isinstance(arrivals, pd.Series) or not isinstance(arrivals.index, pd.DatetimeIndex):
-        raise MarginError("arrivals must be a pandas Series indexed by interval start (DatetimeIndex)")
-    index = arrivals.index
-    if index.tz is None:
-        raise MarginError("the arrivals' index must be time-zone aware (the team's local zone)")
-    if len(index) == 0:
-        raise MarginError("arrivals is empty")
-    starts = index.as_unit("ns").asi8
-    if len(index) > 1:
-        step = int(np.median(np.diff(starts)))
-    elif index.freq is not None:
-        step = pd.Timedelta(index.freq).value
-    else:
-        raise MarginError("cannot tell the interval length of a single interval: give the index a freq")
-    return np.diff(np.concatenate([starts, [starts[-1] + step]])) / 1e9
+    try:
+        return fluid.bucket_lengths(arrivals)
+    except ValueError as exc:
+        raise MarginError(str(exc)) from None
 
 
 def staffing_margin(arrivals: pd.Series, open_fraction=None, *, aht_seconds, deadline, target,
