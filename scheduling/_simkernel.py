@@ -18,21 +18,7 @@ import math
 
 import numpy as np
 
-try:  # pragma: no cover - exercised implicitly
-    from numba import njit
-
-    HAVE_NUMBA = True
-except ModuleNotFoundError:  # pragma: no cover
-    HAVE_NUMBA = False
-
-    def njit(*args, **kwargs):
-        def wrap(func):
-            func.py_func = func
-            return func
-
-        if args and callable(args[0]):
-            return wrap(args[0])
-        return wrap
+from scheduling._jit import njit
 
 
 @njit(cache=True, nogil=True)

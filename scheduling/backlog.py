@@ -47,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from scheduling._jit import HAVE_NUMBA, njit as _njit
 from scheduling.opening_hours import OpeningHours, open_fraction as _open_fraction_of
 
 __all__ = [
@@ -477,19 +478,6 @@ def fluid_fifo(arrivals, capacity, bucket_seconds, deadline_seconds, *, initial_
 # Compiled planner kernels (numba): the same exact fluid FIFO, sequentially, for the many small
 # trial evaluations of :func:`required_staffing`. Without numba the numpy planner is used.
 # --------------------------------------------------------------------------------------------
-
-try:  # pragma: no cover - exercised implicitly
-    from numba import njit as _njit
-
-    HAVE_NUMBA = True
-except ModuleNotFoundError:  # pragma: no cover
-    HAVE_NUMBA = False
-
-    def _njit(*args, **kwargs):
-        def wrap(func):
-            return func
-
-        return wrap
 
 
 @_njit(cache=True, nogil=True)

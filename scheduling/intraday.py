@@ -88,6 +88,20 @@ def estimate_intraday_profile(messages: pd.DataFrame, *, min_messages: int = 200
                            int(min_messages))
 
 
+def spread_evenly(volume: pd.Series, interval, bucket: pd.Timedelta = _BUCKET) -> pd.Series:
+    """Spread each interval's volume evenly over its ``bucket``-long parts (index: tz-aware starts)."""
+    index = pd.DatetimeIndex(volume.index)
+    freq = pd.Timedelta(interval)
+    if freq < bucket or freq % bucket != pd.Timedelta(0):
+        raise ValueError(f"the forecast interval ({freq}) must be a multiple of {bucket.total_seconds() / 60:g} minutes")
+    parts = int(freq / bucket)
+    start_ns = index.tz_convert("UTC").as_unit("ns").asi8
+    stamps = (start_ns[:, None] + np.arange(parts, dtype=np.int64)[None, :] * bucket.value).ravel()
+    values = np.repeat(volume.to_numpy(dtype=float) / parts, parts)
+    out_index = pd.DatetimeIndex(stamps.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(index.tz)
+    return pd.Series(values, index=out_index, name=volume.name)
+
+
 def apply_intraday(volume: pd.Series, interval, shares: np.ndarray | None = None) -> pd.Series:
     """Spread each interval's volume over its 15-minute buckets.
 
@@ -96,25 +110,19 @@ def apply_intraday(volume: pd.Series, interval, shares: np.ndarray | None = None
     24 x 4 array from :meth:`IntradayProfile.shares`; None spreads evenly (also for longer
     intervals, which are always spread evenly). The total is kept exactly.
     """
-    index = pd.DatetimeIndex(volume.index)
-    freq = pd.Timedelta(interval)
-    if freq < _BUCKET or freq % _BUCKET != pd.Timedelta(0):
-        raise ValueError(f"the forecast interval ({freq}) must be a multiple of 15 minutes")
-    parts = int(freq / _BUCKET)
-    start_ns = index.tz_convert("UTC").as_unit("ns").asi8
-    stamps = (start_ns[:, None] + np.arange(parts, dtype=np.int64)[None, :] * _BUCKET.value).ravel()
-    values = volume.to_numpy(dtype=float)
+    even = spread_evenly(volume, interval)
+    parts = int(pd.Timedelta(interval) / _BUCKET)
     if shares is None or parts > QUARTERS:
-        weights = np.full((len(index), parts), 1.0 / parts)
-    else:
-        shares = np.asarray(shares, dtype=float)
-        if shares.shape != (24, QUARTERS):
-            raise ValueError("shares must be a 24 x 4 array (hour of day x quarter)")
-        first_q = (index.minute // 15).to_numpy()
-        crosses = (first_q + parts) > QUARTERS  # e.g. 45-minute intervals: spread evenly
-        cols = np.minimum(first_q[:, None] + np.arange(parts)[None, :], QUARTERS - 1)
-        weights = shares[index.hour.to_numpy()[:, None], cols]
-        total = weights.sum(axis=1, keepdims=True)
-        weights = np.where((total > 0) & ~crosses[:, None], weights / np.where(total > 0, total, 1.0), 1.0 / parts)
-    out_index = pd.DatetimeIndex(stamps.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(index.tz)
-    return pd.Series((values[:, None] * weights).ravel(), index=out_index, name=volume.name)
+        return even
+    shares = np.asarray(shares, dtype=float)
+    if shares.shape != (24, QUARTERS):
+        raise ValueError("shares must be a 24 x 4 array (hour of day x quarter)")
+    index = pd.DatetimeIndex(volume.index)
+    first_q = (index.minute // 15).to_numpy()
+    crosses = (first_q + parts) > QUARTERS  # e.g. 45-minute intervals: spread evenly
+    cols = np.minimum(first_q[:, None] + np.arange(parts)[None, :], QUARTERS - 1)
+    weights = shares[index.hour.to_numpy()[:, None], cols]
+    total = weights.sum(axis=1, keepdims=True)
+    weights = np.where((total > 0) & ~crosses[:, None], weights / np.where(total > 0, total, 1.0), 1.0 / parts)
+    values = volume.to_numpy(dtype=float)
+    return pd.Series((values[:, None] * weights).ravel(), index=even.index, name=volume.name)

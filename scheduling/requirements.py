@@ -33,7 +33,7 @@ from scheduling import backlog as fluid
 from scheduling import erlang
 from scheduling.channels import ChannelsConfig
 from scheduling.handle_time import HandleTimes
-from scheduling.intraday import IntradayProfile, apply_intraday
+from scheduling.intraday import IntradayProfile, apply_intraday, spread_evenly
 from scheduling.opening_hours import OpeningHours, open_fraction
 
 MODELS = ("backlog", "erlang-c", "erlang-a")
@@ -130,17 +130,7 @@ def schedule_heads(agents_required: np.ndarray, shrinkage: float) -> np.ndarray:
 
 def to_buckets(volume: pd.Series, interval: pd.Timedelta, bucket: pd.Timedelta = BUCKET) -> pd.Series:
     """Spread each interval's volume evenly over its ``bucket``-long parts (index: tz-aware starts)."""
-    index = pd.DatetimeIndex(volume.index)
-    freq = pd.Timedelta(interval)
-    if freq < bucket or freq % bucket != pd.Timedelta(0):
-        raise ValueError(f"the forecast interval ({freq}) must be a multiple of {bucket}")
-    parts = int(freq / bucket)
-    start_ns = index.tz_convert("UTC").as_unit("ns").asi8
-    offsets = np.arange(parts, dtype=np.int64) * bucket.value
-    stamps = (start_ns[:, None] + offsets[None, :]).ravel()
-    values = np.repeat(volume.to_numpy(dtype=float) / parts, parts)
-    out_index = pd.DatetimeIndex(stamps.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(index.tz)
-    return pd.Series(values, index=out_index, name=volume.name)
+    return spread_evenly(volume, interval, bucket)
 
 
 def interval_of(index: pd.DatetimeIndex, given: pd.Timedelta | None = None) -> pd.Timedelta:
