@@ -6,7 +6,9 @@ states from few cycles, and cannot carry the daily shape that changes with the w
 classic call-centre decomposition (Taylor 2008; Ibrahim et al. 2016, "top-down" forecasting)
 is faster and as accurate: forecast the **daily totals** with a damped ETS model with a weekly
 season of 7 days, and split each day over its intervals with the **intraday profile** of its
-weekday (each interval's share of the day's total, averaged over the recent weeks).
+weekday (each interval's share of the day's total, averaged over the recent weeks and, when the
+history has them, the same weeks a year earlier; weekdays whose profiles a chi-square test cannot
+tell apart are pooled, which cuts the profile's noise: one weekday has only 8 days in 8 weeks).
 
 * Days are local wall-clock days. The series is first put on a regular wall-clock grid
   (:func:`forecast.models.wall_clock_regular`: the repeated hour of a 25-hour day is averaged,
@@ -51,6 +53,8 @@ from forecast.timegrid import NS_PER_DAY
 
 # 1970-01-01 (day 0 on the wall clock) was a Thursday.
 _THURSDAY = 3
+# Significance level below which two weekdays' intraday profiles are told apart (not pooled).
+POOL_ALPHA = 0.01
 
 
 def weekday_of_day(day: np.ndarray) -> np.ndarray:
@@ -58,19 +62,64 @@ def weekday_of_day(day: np.ndarray) -> np.ndarray:
     return (np.asarray(day, dtype=np.int64) + _THURSDAY) % 7
 
 
-def intraday_shares(matrix: np.ndarray, days: np.ndarray, weeks: int) -> np.ndarray:
+def profile_rows(days: np.ndarray, weeks: int, last_year: bool = True) -> np.ndarray:
+    """Which days (rows) the intraday profile is estimated from: the last ``weeks`` weeks, and with
+    ``last_year`` also ``weeks`` weeks centred on the same date 52 weeks earlier (364 days, so the
+    weekdays line up) when the history covers all of them: the same season a year ago, which
+    doubles the days behind each share without mixing in another season's shape."""
+    days = np.asarray(days, dtype=np.int64)
+    last = int(days[-1])
+    rows = days >= last - 7 * int(weeks) + 1
+    if last_year:
+        start = last + 1 - 364 - 7 * (int(weeks) // 2)
+        seasonal = (days >= start) & (days < start + 7 * int(weeks))
+        if seasonal.sum() == 7 * int(weeks):
+            rows = rows | seasonal
+    return rows
+
+
+def intraday_shares(matrix: np.ndarray, days: np.ndarray, weeks: int | None,
+                    pool_alpha: float | None = POOL_ALPHA) -> np.ndarray:
     """Share of the day's total per (weekday, slot), from the last ``weeks`` weeks of a
-    (days x slots) matrix; a weekday without volume gets the overall shape, else a flat one."""
+    (days x slots) matrix (``None``: every row given); a weekday without volume gets the overall
+    shape.
+
+    With ``pool_alpha`` (default 0.01), each weekday's shares are estimated from its own days
+    together with the other weekdays whose intraday profile a chi-square test of homogeneity
+    (the two weekdays' counts per slot) cannot tell apart from it at that level: with 8 weeks
+    one weekday has only 8 days, whose Poisson noise would otherwise go straight into the
+    forecast, while working days usually share one shape. A weekday with a shape of its own (a
+    Saturday, an evening with a weekly programme) keeps its own estimate. ``None`` or 0: every
+    weekday on its own days only.
+    """
+    from scipy.stats import chi2
+
     per_day = matrix.shape[1]
-    recent = days >= days[-1] - 7 * int(weeks) + 1
+    recent = days >= days[-1] - 7 * int(weeks) + 1 if weeks is not None else np.ones(len(days), dtype=bool)
     mat, dow = matrix[recent], weekday_of_day(days[recent])
     overall = mat.sum(axis=0)
     overall = overall / overall.sum() if overall.sum() > 0 else np.full(per_day, 1 / per_day)
+    counts = np.stack([mat[dow == d].sum(axis=0) for d in range(7)])  # (7, per_day)
+    totals = counts.sum(axis=1)
+    similar = np.eye(7, dtype=bool)
+    if pool_alpha:
+        for d in range(7):
+            for e in range(d + 1, 7):
+                if totals[d] <= 0 or totals[e] <= 0:
+                    continue
+                both = counts[d] + counts[e]
+                used = both > 0
+                if used.sum() < 2:
+                    continue
+                expected_d = both[used] * totals[d] / (totals[d] + totals[e])
+                expected_e = both[used] - expected_d
+                stat = (((counts[d, used] - expected_d) ** 2 / expected_d).sum()
+                        + ((counts[e, used] - expected_e) ** 2 / expected_e).sum())
+                similar[d, e] = similar[e, d] = chi2.sf(stat, int(used.sum()) - 1) > pool_alpha
     shares = np.empty((7, per_day))
     for d in range(7):
-        rows = mat[dow == d]
-        total = rows.sum()
-        shares[d] = rows.sum(axis=0) / total if total > 0 else overall
+        pooled = counts[similar[d]].sum(axis=0)
+        shares[d] = pooled / pooled.sum() if totals[d] > 0 else overall
     return shares
 
 
@@ -116,15 +165,23 @@ class ETSForecaster(Forecaster):
     """Damped ETS with a weekly season on daily totals, times the weekday's intraday profile: ``ets``.
 
     Parameters: ``max_days`` (daily totals fitted, default 364), ``profile_weeks`` (weeks of
-    intraday shares, default 8). See the module doc.
+    intraday shares, default 8), ``pool_alpha`` (weekdays whose intraday profiles a chi-square
+    test at this level cannot tell apart share one estimate, default 0.01; 0 = each weekday
+    alone), ``profile_last_year`` (also the same weeks a year earlier, when the history has them;
+    default True). See the module doc.
     """
 
     name = "ets"
     min_history_days = 28
 
-    def __init__(self, max_days: int = 364, profile_weeks: int = 8):
+    def __init__(self, max_days: int = 364, profile_weeks: int = 8, pool_alpha: float = POOL_ALPHA,
+                 profile_last_year: bool = True):
+        if not 0 <= float(pool_alpha) < 1:
+            raise ForecastInputError(f"ets: pool_alpha must be in [0, 1), got {pool_alpha}")
         self.max_days = max_days
         self.profile_weeks = profile_weeks
+        self.pool_alpha = float(pool_alpha)
+        self.profile_last_year = bool(profile_last_year)
 
     def _fit_channel(self, series: ChannelSeries) -> _ETSState:
         per_day = series.per_day
@@ -137,13 +194,14 @@ class ETSForecaster(Forecaster):
             raise ForecastInputError(f"channel '{series.channel}': ets needs at least 14 complete local days")
         matrix = values.reshape(-1, per_day)
         day_numbers = grid[::per_day] // NS_PER_DAY
+        rows = profile_rows(day_numbers, self.profile_weeks, self.profile_last_year)
+        shares = intraday_shares(matrix[rows], day_numbers[rows], None, self.pool_alpha)
         keep = min(matrix.shape[0], int(self.max_days))
         matrix, day_numbers = matrix[-keep:], day_numbers[-keep:]
         totals = matrix.sum(axis=1)
         res = _fit_ets(totals)
         horizon_days = 370
         day_forecast = np.maximum(np.asarray(res.forecast(horizon_days), dtype=float), 0.0)
-        shares = intraday_shares(matrix, day_numbers, self.profile_weeks)
         # Fallback interval errors: one-day-ahead fitted totals x shares over the last 8 weeks.
         fitted = np.maximum(np.asarray(res.fittedvalues, dtype=float), 0.0)
         recent = slice(max(0, matrix.shape[0] - 56), None)
