@@ -138,6 +138,15 @@ def test_check_roster_contract_minimum_pro_rata_and_leave():
     assert rules_of(found) == ["contract_min_hours"] and found["limit"].iloc[0] == pytest.approx(12.0)
 
 
+def test_check_roster_contract_minimum_of_an_agent_without_shifts():
+    # b works nothing in the week: 0 h < its 16 h minimum (an agent absent from the roster is still checked).
+    agents = pd.DataFrame({"agent": ["a", "b"], "min_hours_week": [0, 16], "max_hours_week": [40, 40]})
+    frame = roster(shift("a", "2026-03-02 08:00", "2026-03-02 16:30", "2026-03-02 12:00"))
+    found = check_roster(frame, agents, horizon=(dt.date(2026, 3, 2), dt.date(2026, 3, 8)))
+    assert rules_of(found) == ["contract_min_hours"] and found["agent"].tolist() == ["b"]
+    assert (found["value"].iloc[0], found["limit"].iloc[0]) == (0.0, 16.0)
+
+
 def test_check_roster_agent_rules():
     agents = pd.DataFrame({"agent": ["a"], "max_hours_week": [40], "skills": ["x"], "days_off": ["tue"],
                            "max_evenings_week": [0], "max_weekends": [0]})

@@ -616,6 +616,28 @@ def check_roster(roster: pd.DataFrame, agents: pd.DataFrame, rules: LabourRules 
             if agent_id not in by_id:
                 continue
             out.extend(_check_agent(frame.loc[idx], facts.loc[idx], start_l[idx], end_l[idx], by_id[agent_id], rules, horizon, tz))
+    # Agents without any shift in the horizon still have a contract minimum.
+    if horizon is not None:
+        worked = set(frame.loc[~frame["is_prior"], "agent"]) if len(frame) else set()
+        weeks: dict = {}
+        for i in range((horizon[1] - horizon[0]).days + 1):
+            day = horizon[0] + dt.timedelta(days=i)
+            iso = day.isocalendar()
+            weeks.setdefault(f"{iso.year}-W{iso.week:02d}", []).append(day)
+        for agent_id, agent in by_id.items():
+            if agent_id in worked:
+                continue
+            earlier = frame[frame["is_prior"] & (frame["agent"] == agent_id)] if len(frame) else frame
+            for week, days in weeks.items():
+                need = contract_min_hours(agent, days)
+                paid = 0.0
+                if len(earlier):  # prior shifts inside a week of the horizon count towards it
+                    f = facts.loc[earlier.index]
+                    hours = earlier["hours"].astype(float) if "hours" in earlier.columns else f["work_hours"]
+                    paid = float(hours[f["week"] == week].sum())
+                if paid < need - 1e-6:
+                    out.append(_violation("contract_min_hours", agent_id, None, pd.NaT, pd.NaT, "", paid, need, "h",
+                                          f"{paid:.2f} paid h in {week} < contract minimum {need:.2f} h (pro rata)"))
     if shifts is not None:
         out.extend(_check_cover(frame[~frame["is_prior"]], shifts, tz))
     result = pd.DataFrame(out, columns=list(VIOLATION_COLUMNS))
