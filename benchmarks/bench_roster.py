@@ -4,7 +4,9 @@
    (6, 8 and 9 hours with a break placed by the optimiser), evening/night/weekend premiums: model
    building and solving time (median of the repetitions, beside the LP relaxation's solve time as
    the baseline measured in the same run), status, gap, and the cost against the LP-relaxation bound.
-   Goal (issue 5): proven optimal (gap <= 0.1%) in <= 60 s on 2 cores, building included.
+   Goal (issue 5): proven optimal (gap <= 0.1%) in <= 60 s on 2 cores, building included. The
+   solve (``solver = "highs"``) is LP, RENS, time-window search and, if needed, the full MIP
+   (scheduling/roster/_highs.py); "found by" names the step that produced the roster.
 2. The same week with a realistic template catalogue (issue 7: "one week at 15 minutes with 50+
    templates"): lengths 4 to 10 hours in 30-minute steps, start windows early/day/late/evening/night
    (starts every 15 minutes inside them), a 30-minute unpaid break above 5.5 hours (Dutch Working

@@ -16,7 +16,7 @@ References
 .. [1] G. Koole and E. van der Sluis, "Optimal shift scheduling with a global service level
    constraint", IIE Transactions 35(11):1049-1055, 2003.
 .. [2] T. Aykin, "Optimal shift scheduling with multiple break windows", Management Science
-   42(4):591-602, 1996.
+   42(4):591-602, 1996 (break placement, one variable per shift x break slot).
 .. [3] The project's THEORY.md, sections 3 (backlog model), 5 (global service level) and 6
    (opening hours).
 """
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
 from scipy import sparse
 
 __all__ = [
@@ -56,84 +57,55 @@ def shift_choice(m, candidates) -> None:
     included; unpaid breaks are refunded by :func:`break_placement`)."""
     m.S = pyo.RangeSet(0, len(candidates.shifts) - 1)
     m.x = pyo.Var(m.S, domain=pyo.NonNegativeIntegers)
+    # id(variable) -> start instant (UTC ns) of its shift: the time windows of the HiGHS search
+    m.lns_time = {id(m.x[s]): int(t) for s, t in enumerate(candidates.shift_start_ns)}
     cost = candidates.shifts["cost"].to_numpy(dtype=float)
     m.cost_terms["shifts"] = pyo.quicksum(float(cost[s]) * m.x[s] for s in m.S)
 
 
 def break_placement(m, candidates) -> None:
-    """Hard: every rostered shift gets each of its breaks inside the break's window (Bechtold &
-    Jacobs 1990, implicit breaks). ``m.w[j]`` breaks start in slot j; per template and break rule,
-    with slots in time order and P_i, Q_i, R_i the cumulative breaks, shifts whose window ends by
-    slot i, and shifts whose window starts by slot i: Q_i <= P_i <= R_i (forward and backward
-    constraints) and the totals agree. Windows of one template never nest, so these conditions are
-    exactly those under which the breaks can be assigned to the shifts."""
-    slots = candidates.slots
-    n = len(slots)
-    m.J = pyo.RangeSet(0, n - 1) if n else pyo.Set(initialize=[])
-    m.w = pyo.Var(m.J, domain=pyo.NonNegativeIntegers)
+    """Hard: every rostered shift gets each of its breaks inside the break's window (Aykin 1996,
+    one integer per shift x break rule x allowed slot). ``m.b[k]`` copies of shift
+    ``break_shift[k]`` take break rule ``break_rule[k]`` in slot ``break_slot[k]``; per shift and
+    rule they add up to the shift count ``m.x[s]``. Unpaid breaks are refunded from the cost.
+    ``m.break_shift``, ``m.break_slot`` (numpy arrays) say which b belongs where."""
+    shift, rule, slot = candidates.break_options()
+    n = shift.size
+    m.K = pyo.RangeSet(0, n - 1) if n else pyo.Set(initialize=[])
+    m.b = pyo.Var(m.K, domain=pyo.NonNegativeIntegers)
+    m.break_shift, m.break_rule, m.break_slot = shift, rule, slot
+    m.lns_time.update({id(m.b[k]): int(t) for k, t in enumerate(candidates.shift_start_ns[shift])})
     if not n:
         return
-    refund = slots["refund"].to_numpy(dtype=float)
-    m.cost_terms["break_refund"] = -pyo.quicksum(float(refund[j]) * m.w[j] for j in m.J if refund[j] != 0.0)
-    keys, slot_of, ends_at, starts_at = [], {}, {}, {}
-    for (ti, rule), idx in slots.groupby(["template_index", "rule"], sort=True).indices.items():
-        rows, first, last = candidates.windows[(int(ti), int(rule))]
-        order = idx[np.argsort(slots["position"].to_numpy()[idx])]
-        k = len(keys)
-        keys.append(k)
-        slot_of[k] = order
-        ends_at[k] = {}
-        starts_at[k] = {}
-        for r, f, l in zip(rows, first, last):
-            ends_at[k].setdefault(int(l), []).append(int(r))
-            starts_at[k].setdefault(int(f), []).append(int(r))
-    index = [(k, i) for k in keys for i in range(len(slot_of[k]))]
-    m.BP = pyo.Set(initialize=index, dimen=2)
-    m.breaks_cum = pyo.Var(m.BP, domain=pyo.NonNegativeReals)     # P: breaks placed by slot i
-    m.due_cum = pyo.Var(m.BP, domain=pyo.NonNegativeReals)        # Q: shifts whose window has closed
-    m.open_cum = pyo.Var(m.BP, domain=pyo.NonNegativeReals)       # R: shifts whose window has opened
-
-    def prev(var, k, i):
-        return var[k, i - 1] if i > 0 else 0.0
-
-    m.breaks_cum_def = pyo.Constraint(m.BP, rule=lambda m, k, i: m.breaks_cum[k, i]
-                                      == prev(m.breaks_cum, k, i) + m.w[int(slot_of[k][i])])
-    m.due_cum_def = pyo.Constraint(m.BP, rule=lambda m, k, i: m.due_cum[k, i] == prev(m.due_cum, k, i)
-                                   + pyo.quicksum(m.x[s] for s in ends_at[k].get(i, [])))
-    m.open_cum_def = pyo.Constraint(m.BP, rule=lambda m, k, i: m.open_cum[k, i] == prev(m.open_cum, k, i)
-                                    + pyo.quicksum(m.x[s] for s in starts_at[k].get(i, [])))
-    m.breaks_forward = pyo.Constraint(m.BP, rule=lambda m, k, i: m.due_cum[k, i] <= m.breaks_cum[k, i])
-    m.breaks_backward = pyo.Constraint(m.BP, rule=lambda m, k, i: m.breaks_cum[k, i] <= m.open_cum[k, i])
-    m.breaks_total = pyo.Constraint(keys, rule=lambda m, k: m.breaks_cum[k, len(slot_of[k]) - 1]
-                                    == m.open_cum[k, len(slot_of[k]) - 1])
-
-
-def _differenced(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
-    """Row t minus row t - 1 (row 0 kept): an interval column keeps 2 (up to 4 pro rata) entries."""
-    lower = sparse.vstack([sparse.csr_matrix((1, matrix.shape[1])), matrix[:-1]])
-    out = sparse.csr_matrix(matrix - lower)
-    out.eliminate_zeros()
-    return out
+    refund = candidates.slots["refund"].to_numpy(dtype=float)[slot]
+    paid = np.flatnonzero(refund != 0.0)
+    if paid.size:
+        m.cost_terms["break_refund"] = -pyo.quicksum(float(refund[k]) * m.b[int(k)] for k in paid)
+    groups = {}
+    for k, key in enumerate(zip(shift.tolist(), rule.tolist())):
+        groups.setdefault(key, []).append(k)
+    m.BR = pyo.Set(initialize=list(groups), dimen=2)
+    m.break_choice = pyo.Constraint(m.BR, rule=lambda m, s, r: pyo.quicksum(m.b[k] for k in groups[(s, r)])
+                                    == m.x[s])
 
 
 def heads_on_duty(m, candidates) -> None:
-    """Definition: ``m.heads[t]`` = agents working in bucket t (shift coverage less breaks, pro
-    rata). Written in differenced form, heads[t] = heads[t-1] + (shifts and breaks ending there
-    and starting there), so a shift enters 2 rows instead of one per bucket it covers: the
-    LP is nearly a network and an order of magnitude sparser (the classical row-differencing of
-    interval matrices)."""
+    """Definition: ``m.heads[t]`` = agents working in bucket t: the shifts covering it less the
+    copies on break there (pro rata for partial buckets)."""
     n = len(candidates.grid)
     m.T = pyo.RangeSet(0, n - 1)
     m.heads = pyo.Var(m.T, domain=pyo.NonNegativeReals)
-    shift_d = _differenced(candidates.shift_coverage)
-    break_d = _differenced(candidates.break_coverage) if candidates.break_coverage.shape[1] else candidates.break_coverage
+    shift_cov = sparse.csr_matrix(candidates.shift_coverage)
+    slot = getattr(m, "break_slot", np.zeros(0, dtype=np.int64))
+    break_cov = (sparse.csr_matrix(candidates.break_coverage[:, slot]) if slot.size
+                 else sparse.csr_matrix((n, 0)))
 
     def rule(m, t):
-        terms = _row_terms(shift_d, t, m.x) + _row_terms(break_d, t, m.w, -1.0)
-        previous = m.heads[t - 1] if t > 0 else 0.0
+        terms = _row_terms(shift_cov, t, m.x) + _row_terms(break_cov, t, m.b, -1.0)
         if not terms:
-            return m.heads[t] == previous
-        return m.heads[t] == previous + pyo.quicksum(c * v for c, v in terms)
+            return m.heads[t] == 0
+        return m.heads[t] == LinearExpression(constant=0.0, linear_coefs=[c for c, _ in terms],
+                                              linear_vars=[v for _, v in terms])
 
     m.define_heads = pyo.Constraint(m.T, rule=rule)
 

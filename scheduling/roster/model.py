@@ -77,12 +77,14 @@ def overlap_matrix(seg_start: np.ndarray, seg_end: np.ndarray, owner: np.ndarray
 class Candidates:
     """The candidate shifts of a roster model and the break slots they can use.
 
-    Breaks are placed *implicitly* (Bechtold & Jacobs 1990): per template and break rule, the
-    model decides how many breaks start at each instant (``slots``), and the forward / backward
-    constraints of :func:`scheduling.roster.constraints.break_placement` guarantee that they can
-    be given to the shifts, each inside its own window; :meth:`patterns` does that assignment
-    (earliest deadline first). The explicit alternative (one variable per shift x placement)
-    gives the same optimum with several times more integer variables.
+    Breaks are placed per shift (Aykin 1996): for every shift and break rule the model decides how
+    many of the shift's copies take their break at each allowed slot (:meth:`break_options`, one
+    integer variable each, summing to the shift count), see
+    :func:`scheduling.roster.constraints.break_placement`. (The implicit form of Bechtold &
+    Jacobs 1990, cumulative break counts with forward / backward constraints, has the same LP
+    bound with fewer variables, but its long chains of cumulative variables made HiGHS's root
+    node stall for minutes; measured in benchmarks/bench_roster.py.) :meth:`patterns` turns the
+    per-slot break counts into rostered shifts (earliest deadline first).
 
     shifts : one row per template x start: template, contract, day (local start date), start,
         end, paid_hours, cost (one shift, premiums included, before any unpaid break is
@@ -117,6 +119,37 @@ class Candidates:
             counts[rows] *= (last - first + 1)
         total = int(counts.sum())
         return total
+
+    @property
+    def shift_start_ns(self) -> np.ndarray:
+        """UTC epoch nanoseconds of every shift's start."""
+        return pd.DatetimeIndex(self.shifts["start"]).as_unit("ns").asi8
+
+    def break_options(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every (shift row, break rule, slot row) a shift's break may take: three aligned arrays,
+        grouped by template and rule, shifts in row order and slots in time order within a shift."""
+        cached = getattr(self, "_break_options", None)
+        if cached is not None:
+            return cached
+        if not len(self.slots):
+            empty = np.zeros(0, dtype=np.int64)
+            self._break_options = (empty, empty, empty)
+            return self._break_options
+        position = self.slots["position"].to_numpy()
+        slot_rows = {}
+        for key, idx in self.slots.groupby(["template_index", "rule"], sort=False).indices.items():
+            slot_rows[(int(key[0]), int(key[1]))] = idx[np.argsort(position[idx])]
+        shift_parts, rule_parts, slot_parts = [], [], []
+        for (ti, rule), (rows, first, last) in self.windows.items():
+            counts = (np.asarray(last) - np.asarray(first) + 1).astype(np.int64)
+            total = int(counts.sum())
+            offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+            shift_parts.append(np.repeat(np.asarray(rows, dtype=np.int64), counts))
+            rule_parts.append(np.full(total, rule, dtype=np.int64))
+            slot_parts.append(slot_rows[(ti, rule)][np.repeat(np.asarray(first), counts) + offsets])
+        self._break_options = (np.concatenate(shift_parts), np.concatenate(rule_parts),
+                               np.concatenate(slot_parts).astype(np.int64))
+        return self._break_options
 
     def patterns(self, x: np.ndarray, w: np.ndarray) -> pd.DataFrame:
         """The rostered shifts as rows (template, start, end, break_start, break_end, ...,

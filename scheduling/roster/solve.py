@@ -1,6 +1,7 @@
 """Solve the roster: :func:`solve_roster` builds the MILP from the constraint families, solves it
-(HiGHS through highspy by default; any solver Pyomo's SolverFactory knows by name), and returns a
-:class:`RosterResult` (contract F).
+(HiGHS through highspy by default, driven directly by :mod:`scheduling.roster._highs`: LP bound,
+RENS, a time-window search, the full MIP; any solver Pyomo's SolverFactory knows by name), and
+returns a :class:`RosterResult` (contract F).
 
 Three ways to say what must be covered:
 
@@ -391,12 +392,21 @@ def _run_solver(m, settings, time_limit: float, mip_gap: float) -> dict:
             "bound": float(lower), "loaded": has}
 
 
+def _require_highspy() -> None:
+    try:
+        import highspy  # noqa: F401
+    except ImportError as exc:
+        raise ValueError("the HiGHS solver (highspy) is not installed: pip install highspy") from exc
+
+
 def _integer_vars(m) -> list:
     return [v for v in m.component_data_objects(pyo.Var, descend_into=True) if v.is_integer() or v.is_binary()]
 
 
 def _solve_with_lp_rounding(m, settings, time_limit: float, mip_gap: float) -> dict:
-    """LP relaxation first, then a restricted MIP around it, then (if not yet proven) the full MIP.
+    """LP relaxation first, then a restricted MIP around it, then (if not yet proven) the full MIP:
+    the route of every solver other than "highs" (which :mod:`scheduling.roster._highs` solves
+    directly, with a time-window search instead of the size cut-off of step 3).
 
     1. Solve the LP relaxation: its optimum is a lower bound on every roster.
     2. Fix every integer variable the LP set to a whole number, bound the fractional ones between
@@ -473,8 +483,13 @@ def _solve_with_lp_rounding(m, settings, time_limit: float, mip_gap: float) -> d
 def lp_relaxation_bound(problem: RosterProblem, solver: str = "highs") -> float:
     """The LP relaxation's optimum (every integer variable relaxed): a lower bound on the cost."""
     m = build_model(problem)
-    pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
     settings = problem.config.solver
+    if solver.lower() == "highs":
+        from scheduling.roster._highs import lp_bound_with_highs
+
+        _require_highspy()
+        return lp_bound_with_highs(m, settings.threads, settings.time_limit)
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
     from dataclasses import replace
     out = _run_solver(m, replace(settings, name=solver), settings.time_limit, 0.0)
     return float(out["objective"])
@@ -542,7 +557,13 @@ def solve_roster(config: RosterConfig, *, requirements=None, arrivals=None, targ
     limit = float(time_limit if time_limit is not None else settings.time_limit)
     gap_goal = float(mip_gap if mip_gap is not None else settings.mip_gap)
     solve_started = time.perf_counter()
-    run = _solve_with_lp_rounding(m, settings, limit, gap_goal)
+    if settings.name.lower() == "highs":
+        from scheduling.roster._highs import solve_with_highs
+
+        _require_highspy()
+        run = solve_with_highs(m, limit, gap_goal, settings.threads)
+    else:
+        run = _solve_with_lp_rounding(m, settings, limit, gap_goal)
     solve_seconds = time.perf_counter() - solve_started
     result = _extract(problem, m, run)
     result.seconds = time.perf_counter() - started
@@ -565,7 +586,9 @@ def _extract(problem: RosterProblem, m, run: dict) -> RosterResult:
             seconds=0.0, cost_split={}, violations=empty, service_level=None,
             explanation=[f"the solver found no roster ({run['status']}); raise the time limit"])
     x = _values(m.x, list(m.S))
-    w = _values(m.w, list(m.J)) if len(cand.slots) else np.zeros(0)
+    w = np.zeros(len(cand.slots))
+    if len(cand.slots) and len(m.break_slot):
+        w = np.bincount(m.break_slot, weights=np.rint(_values(m.b, list(m.K))), minlength=len(cand.slots))
     shifts = cand.patterns(x, w)
     heads = staffing_from_shifts(shifts, problem.grid, problem.bucket)["agents"].to_numpy()
     productive = heads * problem.productive_share
