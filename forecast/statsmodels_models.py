@@ -81,8 +81,9 @@ def profile_rows(days: np.ndarray, weeks: int, last_year: bool = True) -> np.nda
 def intraday_shares(matrix: np.ndarray, days: np.ndarray, weeks: int | None,
                     pool_alpha: float | None = POOL_ALPHA) -> np.ndarray:
     """Share of the day's total per (weekday, slot), from the last ``weeks`` weeks of a
-    (days x slots) matrix (``None``: every row given); a weekday without volume gets the overall
-    shape.
+    (days x slots) matrix (``None``: every row given). A weekday without a single message on two or
+    more of its days gets shares of 0 (nothing is forecast for it), one seen on fewer days the
+    overall shape.
 
     With ``pool_alpha`` (default 0.01), each weekday's shares are estimated from its own days
     together with the other weekdays whose intraday profile a chi-square test of homogeneity
@@ -115,11 +116,23 @@ def intraday_shares(matrix: np.ndarray, days: np.ndarray, weeks: int | None,
                 expected_e = both[used] - expected_d
                 stat = (((counts[d, used] - expected_d) ** 2 / expected_d).sum()
                         + ((counts[e, used] - expected_e) ** 2 / expected_e).sum())
-                similar[d, e] = similar[e, d] = chi2.sf(stat, int(used.sum()) - 1) > pool_alpha
+                # Hours one weekday never had while the other did (a team closed on Saturday
+                # mornings): with few messages the chi-square test is too weak to see them, so
+                # the Poisson chance of those zeros under one shared shape, exp(-expected), is
+                # tested as well.
+                zero_d = (counts[d, used] == 0) & (counts[e, used] > 0)
+                zero_e = (counts[e, used] == 0) & (counts[d, used] > 0)
+                p_zeros = np.exp(-max(expected_d[zero_d].sum(), expected_e[zero_e].sum()))
+                similar[d, e] = similar[e, d] = min(chi2.sf(stat, int(used.sum()) - 1), p_zeros) > pool_alpha
     shares = np.empty((7, per_day))
     for d in range(7):
         pooled = counts[similar[d]].sum(axis=0)
-        shares[d] = pooled / pooled.sum() if totals[d] > 0 else overall
+        if totals[d] > 0:
+            shares[d] = pooled / pooled.sum()
+        elif (dow == d).sum() >= 2:
+            shares[d] = 0.0  # not a message on any of its days (closed on Sundays): none forecast
+        else:
+            shares[d] = overall
     return shares
 
 
@@ -176,6 +189,10 @@ class ETSForecaster(Forecaster):
 
     def __init__(self, max_days: int = 364, profile_weeks: int = 8, pool_alpha: float = POOL_ALPHA,
                  profile_last_year: bool = True):
+        if pool_alpha is None:
+            pool_alpha = 0.0
+        if isinstance(profile_last_year, str) or not isinstance(profile_last_year, (bool, np.bool_)):
+            raise ForecastInputError(f"ets: profile_last_year must be true or false, got {profile_last_year!r}")
         if not 0 <= float(pool_alpha) < 1:
             raise ForecastInputError(f"ets: pool_alpha must be in [0, 1), got {pool_alpha}")
         self.max_days = max_days

@@ -80,9 +80,31 @@ def test_last_years_weeks_halve_the_noise_of_a_stable_profile():
     assert np.mean(errors[True]) < 0.65 * np.mean(errors[False])
 
 
-def test_ets_rejects_a_bad_pool_alpha():
+def test_ets_rejects_bad_profile_parameters():
     with pytest.raises(ValueError, match="pool_alpha"):
         get_forecaster("ets", pool_alpha=1.5)
+    with pytest.raises(ValueError, match="profile_last_year"):
+        get_forecaster("ets", profile_last_year="false")
+    assert get_forecaster("ets", pool_alpha=None).pool_alpha == 0.0
+
+
+def test_closed_hours_and_closed_days_stay_empty_when_counts_are_few():
+    # Weekdays open 08-20 at 3 an hour, Saturday 10-16 at 0.3 an hour, never a message on Sunday.
+    # (Found in review: with so few Saturday messages the chi-square test alone pooled Saturday
+    # with the weekdays and forecast 2.1 of its 4.6 messages in hours it was always closed.)
+    ds = local_range("2025-09-01", 70, "1h")
+    hour, dow = ds.hour.to_numpy(), ds.day_of_week.to_numpy()
+    mean = np.where(dow < 5, np.where((hour >= 8) & (hour < 20), 3.0, 0.0),
+                    np.where((dow == 5) & (hour >= 10) & (hour < 16), 0.3, 0.0))
+    y = np.random.default_rng(7).poisson(mean)
+    history = pd.DataFrame({"channel": "c", "ds": ds, "y": pd.array(y, dtype="Int64")})
+    fc = get_forecaster("ets").fit(history).predict("14d")
+    wall = fc["ds"].dt.tz_localize(None)
+    saturday, sunday = wall.dt.day_of_week == 5, wall.dt.day_of_week == 6
+    closed = saturday & ~((wall.dt.hour >= 10) & (wall.dt.hour < 16))
+    assert fc.loc[saturday, "yhat"].sum() > 1.0
+    assert fc.loc[closed, "yhat"].sum() == 0.0
+    assert fc.loc[sunday, "yhat"].sum() == 0.0
 
 
 def test_ets_reproduces_an_exact_weekly_pattern():
