@@ -60,6 +60,28 @@ def test_cover_requirements_with_shrinkage_needs_more_heads():
     assert result.coverage["scheduled"].min() == pytest.approx(1.0)
 
 
+def test_a_fraction_of_an_agent_is_covered_by_a_whole_head_not_left_short_by_price():
+    """1.1 productive agents for one quarter hour inside 4 hours of 1.0: the cheapest cover is one
+    4-hour shift for the 4 hours plus a second one over the peak (cost 80). Left fractional, 0.1 of
+    an agent short for 15 minutes (penalty about 0.1 x 81) would have been cheaper than the second
+    shift (40) and reported as a request that cannot be met."""
+    cfg = config({"name": "four", "length": "4h", "start_every": "60m"})
+    g = grid("2026-03-02 08:00", 4)
+    need = np.ones(len(g))
+    need[5] = 1.1
+    result = solve_roster(cfg, requirements=requirement(g, need))
+    assert result.status == "optimal"
+    assert result.objective == pytest.approx(80.0)
+    assert result.violations.empty and result.coverage["shortfall"].sum() == 0
+    # a truly uncoverable quarter hour (no template reaches 13:00) is still reported, in whole heads
+    late = grid("2026-03-02 08:00", 5)
+    need = np.r_[np.ones(16), [0.4, 0.4, 0.4, 0.4]]
+    short = solve_roster(config({"name": "four", "length": "4h", "starts": ["08:00"]}), requirements=requirement(late, need))
+    assert short.status == "infeasible-explained"
+    assert "short by up to 1.00 agents" in short.violations["detail"].iloc[0]
+    assert "no shift template works at these times" in short.violations["detail"].iloc[0]
+
+
 # --- break_placement -------------------------------------------------------------------------
 
 def test_break_is_placed_where_demand_drops():

@@ -110,14 +110,28 @@ def heads_on_duty(m, candidates) -> None:
     m.define_heads = pyo.Constraint(m.T, rule=rule)
 
 
+def whole_heads(required: np.ndarray, productive_share: float) -> np.ndarray:
+    """Heads on duty that cover a requirement of productive agents: ceil(required / productive
+    share), with a relative tolerance of 1e-9 so 9.1 / 0.7 stays 13."""
+    need = np.asarray(required, dtype=float) / float(productive_share)
+    return np.ceil(need - 1e-9 * np.maximum(1.0, np.abs(need)))
+
+
 def cover_requirements(m, required: np.ndarray, productive_share: float, price: float) -> None:
-    """Elastic: productive agents (heads x (1 - shrinkage)) cover the requirement of every bucket;
-    ``m.short[t]`` is the shortfall, priced per productive agent-bucket."""
+    """Elastic: the heads on duty of every bucket cover its requirement of productive agents in
+    whole heads (heads >= ceil(requirement / (1 - shrinkage)), :func:`whole_heads`); ``m.short[t]``
+    is the shortfall in heads, priced per head-bucket.
+
+    In whole heads because a fractional requirement (9.1 productive agents) would let the optimum
+    leave 0.1 of an agent uncovered whenever that slack costs less than another shift: a shortfall
+    by price, not by necessity, which the explanation would then report as a request that cannot
+    be met. With whole heads any shortfall is at least one head, dearer (at the default price)
+    than any shift that could cover it, so what is left short really cannot be covered."""
     m.short = pyo.Var(m.T, domain=pyo.NonNegativeReals)
-    req = np.asarray(required, dtype=float)
-    m.cover = pyo.Constraint(m.T, rule=lambda m, t: productive_share * m.heads[t] + m.short[t] >= float(req[t])
-                             if req[t] > 0 else pyo.Constraint.Skip)
-    _penalty(m, "shortfall", price * pyo.quicksum(m.short[t] for t in m.T if req[t] > 0))
+    need = whole_heads(required, productive_share)
+    m.cover = pyo.Constraint(m.T, rule=lambda m, t: m.heads[t] + m.short[t] >= float(need[t])
+                             if need[t] > 0 else pyo.Constraint.Skip)
+    _penalty(m, "shortfall", price * pyo.quicksum(m.short[t] for t in m.T if need[t] > 0))
 
 
 def template_limits(m, candidates, templates, price: float) -> None:

@@ -133,7 +133,7 @@ class Premiums:
 class Penalties:
     """Prices of the elastic slack (currency per unit); None = derived from the wages.
 
-    shortfall : per productive agent-hour below a requirement or minimum staff;
+    shortfall : per agent-hour (heads) below a requirement or minimum staff;
     late_message : per message late beyond the service-level target (or floor);
     template : per shift below a template's minimum or above its maximum.
     """
