@@ -168,6 +168,9 @@ def frontier_section(ws, info, plan_table: pd.DataFrame, settings) -> None:
     if not failed.empty:
         st.warning(t("No roster was found for the target(s) {targets} within the time limit: raise the time limit or "
                      "offer longer opening hours.", targets=", ".join(fmt_pct(v, 0) for v in failed["target"])))
+        for text in dict.fromkeys(failed.get("explanation", pd.Series(dtype=str)).dropna()):
+            if text:
+                st.caption(text)
 
 
 guarded(main)

@@ -318,7 +318,37 @@ def test_frontier_cost_rises_with_the_target():
     g = grid("2026-03-02 08:00", 1.5)
     arrivals = pd.Series([10.0, 0, 0, 0, 0, 0], index=g)
     target = ServiceTarget(target=0.8, within=pd.Timedelta("30min"), aht_seconds=180, min_agents=0)
-    table = frontier(cfg, arrivals, target, [0.5, 1.0])
+    table = frontier(cfg, arrivals, target, [0.5, 1.0], method="milp")
     assert list(table.columns[:4]) == ["target", "cost", "sl_reached", "lowest_day"]
     assert table["cost"].tolist() == pytest.approx([1.0, 2.0])
     assert (table["sl_reached"] >= table["target"] - 1e-9).all()
+
+
+def test_frontier_by_search_picks_candidate_hours_and_rosters_their_requirement():
+    """The default route (as `webcare plan`): per target the candidate hours needing the fewest
+    productive agent-hours, the requirement with its margin, the cheapest whole-head roster."""
+    from scheduling.opening_hours import OpeningHours
+    from scheduling.requirements import requirements
+
+    cfg = config({"name": "four", "length": "4h", "start_every": "60m"})
+    g = grid("2026-03-02 00:00", 24 * 7)
+    hour = g.hour.to_numpy()
+    volume = np.where((hour >= 8) & (hour < 20), 6.0, 0.5)  # messages per quarter hour
+    arrivals = pd.DataFrame({"ds": g, "volume": volume})
+    target = ServiceTarget(target=0.8, within=pd.Timedelta("60min"), aht_seconds=300, min_agents=1)
+    candidates = "mon-sun 08:00-20:00 | 07:00-21:00"
+    table = frontier(cfg, arrivals, target, [0.7, 0.8, 0.99], opening_candidates=candidates, time_limit=20)
+    reached = table[table["status"] == "optimal"]
+    assert len(reached) == 2
+    assert (reached["sl_reached"] >= reached["target"] - 1e-9).all()
+    assert reached["cost"].is_monotonic_increasing
+    assert reached["opening"].str.startswith("mon 0").all()
+    # 99 % cannot be reached: what arrives at night waits past the deadline whatever the hours
+    last = table.iloc[-1]
+    assert last["status"] == "unreachable" and "no candidate opening hours reach 99%" in last["explanation"]
+    # the 80 % point is the roster of the requirement for the chosen hours
+    hours = OpeningHours.from_text(reached["opening"].iloc[1])
+    req = requirements(arrivals.assign(channel="all"), target, hours, combine=True)
+    direct = solve_roster(cfg, requirements=req.table[["ds", "agents_required", "volume"]], target=target,
+                          opening=hours, time_limit=20)
+    assert reached["cost"].iloc[1] == pytest.approx(direct.cost_split["roster"])

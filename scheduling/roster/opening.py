@@ -89,8 +89,45 @@ def _opening_text(result) -> str:
                      for r in result.opening.itertuples())
 
 
-def frontier(config, arrivals, target, targets, *, opening=None, opening_candidates=None, **kwargs) -> pd.DataFrame:
-    """Cost against service level: one optimal roster (and opening hours) per target.
+def _volume_frame(arrivals) -> pd.DataFrame:
+    """``ds, volume`` (channels pooled) from a Series indexed by ds or a frame with ds and volume."""
+    if isinstance(arrivals, pd.Series):
+        frame = pd.DataFrame({"ds": arrivals.index, "volume": arrivals.to_numpy(dtype=float)})
+    else:
+        frame = arrivals.rename(columns={"yhat": "volume"}) if "volume" not in arrivals.columns else arrivals
+        frame = frame.groupby("ds", as_index=False)["volume"].sum()
+    return frame.reset_index(drop=True)
+
+
+def _by_search(config, arrivals, target, opening, opening_candidates, **kwargs) -> dict:
+    """One frontier point by the planning route: the cheapest candidate opening hours by the
+    capacity model (:func:`scheduling.opening_search.search_opening_hours`), the required
+    staffing with its variability margin, and the cheapest roster covering it in whole heads."""
+    from scheduling.opening_hours import OpeningHours
+    from scheduling.opening_search import search_opening_hours
+    from scheduling.requirements import requirements
+    from scheduling.roster.solve import solve_roster
+
+    frame = _volume_frame(arrivals)
+    hours = opening if opening is not None else (None if opening_candidates else OpeningHours.always())
+    if opening_candidates:
+        found = search_opening_hours(frame, target, opening_candidates)
+        if found.best is None:
+            return {"status": "unreachable", "explanation": found.explanation}
+        hours = found.best
+    elif isinstance(hours, str):
+        hours = OpeningHours.from_text(hours)
+    req = requirements(frame.assign(channel="all"), target, hours, combine=True)
+    if not all(req.reachable.values()):
+        return {"status": "unreachable", "explanation": " ".join(req.explanations.values())}
+    result = solve_roster(config, requirements=req.table[["ds", "agents_required", "volume"]], target=target,
+                          opening=hours, **kwargs)
+    return {"result": result, "opening": str(hours)}
+
+
+def frontier(config, arrivals, target, targets, *, opening=None, opening_candidates=None, method: str = "search",
+             **kwargs) -> pd.DataFrame:
+    """Cost against service level: one roster (and opening hours) per target.
 
     Parameters
     ----------
@@ -103,6 +140,15 @@ def frontier(config, arrivals, target, targets, *, opening=None, opening_candida
         Service-level targets to sweep, as fractions (0.6, 0.7, 0.8, 0.9).
     opening, opening_candidates
         Fixed opening hours, or candidates to choose from per target.
+    method : "search" (default) or "milp"
+        ``search``: the route of ``webcare plan``: the candidate opening hours that need the fewest
+        productive agent-hours while every day reaches the target (every combination evaluated
+        with the backlog model and its variability margin), then the cheapest roster covering that
+        requirement in whole heads: seconds per target, and the rosters hold in simulation (the
+        margin). ``milp``: opening hours, roster and service level in one MILP
+        (:func:`optimise_opening`): the joint optimum in principle, but on a week of 15-minute
+        intervals its LP bound is weak and a minute leaves gaps of 50-80 % (measured on the
+        sample week), so it suits small instances.
     **kwargs
         Passed to :func:`scheduling.roster.solve.solve_roster` (time_limit, sl_floor, ...).
 
@@ -111,12 +157,15 @@ def frontier(config, arrivals, target, targets, *, opening=None, opening_candida
     pandas.DataFrame
         target, cost (roster cost, penalties excluded), sl_reached (the capacity model's service
         level of the roster over the horizon), lowest_day (lowest daily SL), opening (text),
-        status, gap, violations (count), seconds. Ready to draw (x = cost or target, y = sl_reached).
+        status, gap, violations (count), seconds, explanation. Ready to draw (x = cost or
+        target, y = sl_reached).
     """
     from dataclasses import replace
 
     from scheduling.roster.solve import solve_roster
 
+    if method not in ("search", "milp"):
+        raise ValueError(f"frontier method must be 'search' or 'milp', not {method!r}")
     if isinstance(opening_candidates, str):
         opening_candidates = parse_opening_candidates(opening_candidates)
     rows = []
@@ -124,8 +173,19 @@ def frontier(config, arrivals, target, targets, *, opening=None, opening_candida
         value = float(value)
         if not 0 < value <= 1:
             raise ValueError(f"frontier targets are fractions in (0, 1]; got {value}")
-        result = solve_roster(config, arrivals=arrivals, target=replace(target, target=value), opening=opening,
-                              opening_candidates=opening_candidates, **kwargs)
+        point = replace(target, target=value)
+        if method == "search":
+            found = _by_search(config, arrivals, point, opening, opening_candidates, **kwargs)
+            if "result" not in found:
+                rows.append({"target": value, "cost": np.nan, "sl_reached": np.nan, "lowest_day": np.nan,
+                             "opening": "", "status": found["status"], "gap": np.nan, "violations": 0,
+                             "seconds": np.nan, "explanation": found["explanation"]})
+                continue
+            result, opening_text = found["result"], found["opening"]
+        else:
+            result = solve_roster(config, arrivals=arrivals, target=point, opening=opening,
+                                  opening_candidates=opening_candidates, **kwargs)
+            opening_text = _opening_text(result)
         sl = result.service_level
         horizon = sl.loc[sl["period"] == "horizon", "service_level"] if sl is not None else pd.Series(dtype=float)
         days = sl.loc[sl["period"] == "day", "service_level"].dropna() if sl is not None else pd.Series(dtype=float)
@@ -133,7 +193,7 @@ def frontier(config, arrivals, target, targets, *, opening=None, opening_candida
             "target": value, "cost": result.cost_split.get("roster", np.nan),
             "sl_reached": float(horizon.iloc[0]) if len(horizon) else np.nan,
             "lowest_day": float(days.min()) if len(days) else np.nan,
-            "opening": _opening_text(result), "status": result.status, "gap": result.gap,
-            "violations": len(result.violations), "seconds": result.seconds,
+            "opening": opening_text, "status": result.status, "gap": result.gap,
+            "violations": len(result.violations), "seconds": result.seconds, "explanation": "",
         })
     return pd.DataFrame(rows)
