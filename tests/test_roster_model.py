@@ -352,3 +352,22 @@ def test_frontier_by_search_picks_candidate_hours_and_rosters_their_requirement(
     direct = solve_roster(cfg, requirements=req.table[["ds", "agents_required", "volume"]], target=target,
                           opening=hours, time_limit=20)
     assert reached["cost"].iloc[1] == pytest.approx(direct.cost_split["roster"])
+
+
+def test_backlog_milp_starts_from_the_planning_route_and_never_ends_worse():
+    """The joint MILP (opening hours, roster, backlog SL) gets the planning route's roster as its
+    first solution: whatever its own search does within the limit, it returns a roster at most
+    as dear (objective incl. penalties) as the route's, which meets the target."""
+    cfg = config({"name": "four", "length": "4h", "start_every": "60m"})
+    g = grid("2026-03-02 00:00", 48)
+    hour = g.hour.to_numpy()
+    arrivals = pd.DataFrame({"ds": g, "volume": np.where((hour >= 8) & (hour < 20), 6.0, 0.5)})
+    target = ServiceTarget(target=0.8, within=pd.Timedelta("60min"), aht_seconds=300, min_agents=1)
+    candidates = "mon-sun 08:00-20:00 | 07:00-21:00"
+    route = frontier(cfg, arrivals, target, [0.8], opening_candidates=candidates, time_limit=10).iloc[0]
+    assert route["status"] == "optimal"
+    joint = solve_roster(cfg, arrivals=arrivals, target=target, opening_candidates=parse_opening_candidates(candidates),
+                         time_limit=5)
+    assert joint.status in ("optimal", "time_limit")
+    assert joint.objective <= route["cost"] + 1e-6
+    assert joint.violations.empty

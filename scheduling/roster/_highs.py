@@ -42,6 +42,8 @@ SUB_GAP_SHARE = 0.01     # RENS and window MIPs are solved to mip_gap x this (re
 AIM_SHARE = 0.5          # the windows aim at mip_gap x AIM_SHARE while less than AIM_TIME_SHARE of the limit is used
 AIM_TIME_SHARE = 0.5
 SMALL_MODEL_INTEGERS = 4000
+START_SECONDS = 5.0      # the given start's solve (its integers fixed): at least this, or START_SHARE of the limit
+START_SHARE = 0.2
 _HOUR_NS = 3600 * 10**9
 
 
@@ -150,10 +152,15 @@ def lp_bound_with_highs(m, threads: int | None = None, time_limit: float = 60.0)
     return out["bound"] if out["values"] is not None else float("nan")
 
 
-def solve_with_highs(m, time_limit: float, mip_gap: float, threads: int | None = None) -> dict:
+def solve_with_highs(m, time_limit: float, mip_gap: float, threads: int | None = None,
+                     start: dict | None = None) -> dict:
     """LP, RENS, time windows, full MIP (see the module docstring). Returns status ("optimal" when
     the roster is proven within ``mip_gap`` of the bound, else "time_limit" or the reason),
-    objective, bound, loaded (a roster was loaded into the model's variables) and method."""
+    objective, bound, loaded (a roster was loaded into the model's variables) and method.
+
+    ``start``: values of some integer variables (``id(var) -> value``, e.g. the shift counts of a
+    roster found another way): with those fixed and the other variables free the model is solved
+    once after the LP, and the result competes with RENS as the first roster of the search."""
     started = time.perf_counter()
 
     def left() -> float:
@@ -188,6 +195,15 @@ def solve_with_highs(m, time_limit: float, mip_gap: float, threads: int | None =
             rens = model.run(rens_seconds, mip_gap * SUB_GAP_SHARE, lower=lower, upper=upper)
             if rens["values"] is not None:
                 best, best_obj, method = rens["values"], rens["objective"], "rens"
+    if start and left() > 1.0:
+        given = np.array([start.get(id(model.columns[c]), np.nan) for c in ints], dtype=float)
+        known = np.isfinite(given)
+        if known.any():
+            fixed = model.run(min(max(START_SECONDS, START_SHARE * time_limit), left()), mip_gap * SUB_GAP_SHARE,
+                              lower=np.where(known, given, model.col_lo[ints]),
+                              upper=np.where(known, given, model.col_hi[ints]))
+            if fixed["values"] is not None and fixed["objective"] < best_obj - 1e-9:
+                best, best_obj, method = fixed["values"], fixed["objective"], "start"
     times = model.col_time[ints]
     timed = np.isfinite(times)
     if (best is not None and _gap(best_obj, bound) > aim() and ints.size > SMALL_MODEL_INTEGERS

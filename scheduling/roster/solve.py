@@ -561,7 +561,11 @@ def solve_roster(config: RosterConfig, *, requirements=None, arrivals=None, targ
         from scheduling.roster._highs import solve_with_highs
 
         _require_highspy()
-        run = solve_with_highs(m, limit, gap_goal, settings.threads)
+        start = (_planning_start(config, problem, m, arrivals, target, opening, opening_candidates, shrinkage,
+                                 min(max(5.0, 0.2 * limit), 20.0), gap_goal)
+                 if problem.mode == "backlog" else None)
+        run = solve_with_highs(m, limit - (time.perf_counter() - solve_started), gap_goal, settings.threads,
+                               start=start)
     else:
         run = _solve_with_lp_rounding(m, settings, limit, gap_goal)
     solve_seconds = time.perf_counter() - solve_started
@@ -572,6 +576,53 @@ def solve_roster(config: RosterConfig, *, requirements=None, arrivals=None, targ
                     "prepare_seconds": built - started, "model_seconds": model_seconds, "solve_seconds": solve_seconds,
                     "solver": settings.name, "mode": problem.mode, "method": run.get("method", "mip")}
     return result
+
+
+def _planning_start(config, problem: RosterProblem, m, arrivals, target, opening, opening_candidates, shrinkage,
+                    seconds: float, mip_gap: float) -> dict | None:
+    """A first roster for the backlog MILP by the planning route (as ``webcare plan``): the
+    candidate opening hours needing the fewest agent-hours (:mod:`scheduling.opening_search`), the
+    capacity model's requirement with its variability margin, and the cheapest roster covering it
+    in whole heads. The backlog MILP's LP bound is weak on a week of 15-minute intervals and its
+    own search then ends far from the optimum; started from this roster it can only improve on
+    it. Returns ``id(var) -> value`` for the shift and break-placement counts, or None when the
+    route has no answer (the target is out of reach of every candidate)."""
+    from scheduling.opening_hours import OpeningHours
+    from scheduling.opening_search import search_opening_hours
+    from scheduling.requirements import requirements as capacity
+    from scheduling.roster._highs import solve_with_highs
+
+    try:
+        frame = arrivals.rename(columns={"yhat": "volume"}) if isinstance(arrivals, pd.DataFrame) else \
+            pd.DataFrame({"ds": arrivals.index, "volume": np.asarray(arrivals, dtype=float)})
+        frame = frame.groupby("ds", as_index=False)["volume"].sum()
+        hours = opening
+        if problem.opening_choices is not None:
+            found = search_opening_hours(frame, target, opening_candidates)
+            if found.best is None:
+                return None
+            hours = found.best
+        elif hours is None:
+            hours = OpeningHours.always()
+        elif isinstance(hours, str):
+            hours = OpeningHours.from_text(hours)
+        req = capacity(frame.assign(channel="all"), target, hours, combine=True)
+        if not all(req.reachable.values()):
+            return None
+        sub = prepare(config, requirements=req.table[["ds", "agents_required"]], target=target, opening=hours,
+                      min_staff=problem.min_staff, shrinkage=shrinkage)
+    except (ValueError, KeyError, IndexError):  # the route has no answer here: the MILP starts on its own
+        return None
+    if len(sub.candidates) != len(problem.candidates) or not sub.grid.equals(problem.grid):
+        return None
+    ms = build_model(sub)
+    run = solve_with_highs(ms, seconds, mip_gap)
+    if not run["loaded"]:
+        return None
+    values = {id(m.x[i]): float(round(ms.x[i].value or 0.0)) for i in m.S}
+    if len(m.K) and len(ms.K) == len(m.K):
+        values.update({id(m.b[k]): float(round(ms.b[k].value or 0.0)) for k in m.K})
+    return values
 
 
 def _extract(problem: RosterProblem, m, run: dict) -> RosterResult:
