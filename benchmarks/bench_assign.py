@@ -192,15 +192,18 @@ def run(smoke: bool = False, repeat: int | None = None, time_limit: float = 100.
         f"against bounds summing to {fmt(result.bound)}. "
         f"Runs: {', '.join(f'{t:.1f}' for t in milp_times)} s.",
         "",
-        "| week | status | objective | bound | gap | look-ahead agents | LP bound found at | solved at |",
-        "|---|---|---|---|---|---|---|---|",
+        "| week | status | objective | bound | gap | look-ahead agents | LP bound found at | solved at | week total |",
+        "|---|---|---|---|---|---|---|---|---|",
         *[f"| {', '.join(p['weeks'])} | {p['status']} | {fmt(p['objective'], 2)} | {fmt(p['bound'], 2)} | "
-          f"{_gap(p)} | {p.get('look_ahead_agents', 0)} | {_stage_seconds(p, 'lp')} | {_stage_seconds(p, 'mip')} |"
+          f"{_gap(p)} | {p.get('look_ahead_agents', 0)} | {_stage_seconds(p, 'lp')} | {_stage_seconds(p, 'mip')} | "
+          f"{fmt(p.get('seconds'))} s |"
           for p in result.parts],
         "",
         "Per week: the LP relaxation gives the bound; the MILP starts from the greedy roster guided by the LP "
         "solution and stops at the first roster within the gap target of the bound (seconds counted from the "
-        "week's solve start: loading the model into HiGHS included, building the Pyomo model excluded).",
+        "week's solve start: loading the model into HiGHS included, building the Pyomo model excluded; "
+        "'week total' includes building, the share of the time limit each week gets).",
+        *([""] + [f"Note: {n}" for n in result.notes] if result.notes else []),
     ])
     return {"title": "Named assignment: 100 agents over 4 weeks" if not smoke else "Named assignment (smoke)",
             "markdown": markdown, "figures": figures}

@@ -170,3 +170,18 @@ def test_validated_agents_validate_again_unchanged():
     again = validate_agents(once.copy())  # a copy loses the marker; the parsed cells are read as they are
     assert again.to_dict("records") == once.to_dict("records")
     assert again.at[0, "skills"] is None and again.at[1, "skills"] == ("whatsapp", "x") and again.at[1, "days_off"] == (6,)
+
+
+def test_agent_with_only_prior_shifts_is_reported_once():
+    # b (minimum 16 h) worked Monday 2 March (8 h, before the horizon Wed 4 - Sun 8 March) and nothing
+    # inside it: one contract_min_hours row for 2026-W10 (8 h of 16 * 5/7 = 11.43 h), not two.
+    agents = pd.DataFrame({"agent": ["a", "b"], "min_hours_week": [0, 16], "max_hours_week": [40, 40]})
+    worked = roster(shift("a", "2026-03-04 09:00", "2026-03-04 17:30", "2026-03-04 13:00")).assign(hours=8.0)
+    prior = roster(shift("b", "2026-03-02 09:00", "2026-03-02 17:30", "2026-03-02 13:00")).assign(hours=8.0)
+    v = check_roster(worked, agents, prior=prior, horizon=(dt.date(2026, 3, 4), dt.date(2026, 3, 8)))
+    short = v[v["rule"] == "contract_min_hours"]
+    assert short["agent"].tolist() == ["b"] and short["value"].tolist() == [8.0]
+    assert abs(short["limit"].iloc[0] - 16 * 5 / 7) < 1e-9
+    # Without the prior roster b has nothing: still exactly one row, 0 h.
+    v = check_roster(worked, agents, horizon=(dt.date(2026, 3, 4), dt.date(2026, 3, 8)))
+    assert v.loc[v["rule"] == "contract_min_hours", "value"].tolist() == [0.0]

@@ -129,3 +129,36 @@ def test_a_failing_second_output_leaves_no_first_one(files, tmp_path, capsys):
                  "--coverage-out", str(blocker / "coverage.csv")]) == 2
     assert "nothing was written" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_agents_violations_go_to_violations_out_with_the_step(files, tmp_path, capsys, monkeypatch):
+    """With --agents the assignment's violations join the roster's in --violations-out (column
+    `step`), and the [solver] assign_mip_gap of shifts.toml reaches the assignment."""
+    import scheduling.roster.assign as assign
+
+    shifts, _, requirements = files
+    # The late shift gets a break (6 h of work without one breaks the labour rules: nobody may work it).
+    toml = SHIFTS.replace('time_limit = "20s"', 'time_limit = "20s"\nassign_mip_gap = 0.02') + 'break = { length = "30m", window = ["2h", "4h"] }\n'
+    shifts.write_text(toml, encoding="utf-8")
+    # The shifts of Monday 2 March: eight agents can work them; z (minimum 14 h a week, 2 h pro
+    # rata for the one day) is available on Tuesdays only, so falls 2 h short.
+    agents = tmp_path / "agents.csv"
+    rows = [f"a{i},40,0," for i in range(8)] + ["z,40,14,tue"]
+    agents.write_text("agent,max_hours_week,min_hours_week,available\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    seen = {}
+    real = assign.assign_agents
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(assign, "assign_agents", spy)
+    out, violations = tmp_path / "roster.csv", tmp_path / "violations.csv"
+    assert main(["roster", str(requirements), "--shifts", str(shifts), "--agents", str(agents), "--out", str(out),
+                 "--violations-out", str(violations)]) == 0
+    assert seen["mip_gap"] == 0.02
+    v = pd.read_csv(violations)
+    assert v.columns[0] == "step"
+    assert v[["step", "rule", "agent"]].values.tolist() == [["assignment", "contract_min_hours", "z"]]
+    assert v["limit"].iloc[0] == 2.0 and v["value"].iloc[0] == 0.0
+    assert len(pd.read_csv(out)) >= 5 and "z" not in set(pd.read_csv(out)["agent"])

@@ -78,6 +78,28 @@ def _columns(path: Path) -> list[str]:
     return [str(c) for c in read_table(path, path.name).frame.columns]
 
 
+def _violations(result, assignment, tz: str) -> pd.DataFrame:
+    """The roster's violations and, with --agents, the assignment's, one frame; the first column
+    ``step`` says which step found each (``roster`` or ``assignment``); times as ISO 8601."""
+    from forecast.ingest import format_iso
+
+    frames = [result.violations.assign(step="roster")]
+    if assignment is not None:
+        frames.append(assignment.violations.assign(step="assignment"))
+    frames = [f for f in frames if len(f)] or frames[:1]
+    v = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].copy()
+    v = v[["step"] + [c for c in v.columns if c != "step"]]
+    for col in ("start", "end"):
+        if col in v.columns:
+            stamps = pd.to_datetime(v[col], utc=True)
+            text = pd.Series("", index=v.index, dtype=object)
+            known = stamps.notna().to_numpy()
+            if known.any():
+                text[known] = format_iso(stamps[known].dt.tz_convert(tz))
+            v[col] = text
+    return v
+
+
 def run(args: argparse.Namespace) -> int:
     import time
 
@@ -154,7 +176,9 @@ def run(args: argparse.Namespace) -> int:
     if agents is not None:
         from scheduling.roster.assign import assign_agents
 
-        assignment = assign_agents(result.shifts, agents, tz=tz, time_limit=time_limit or config.solver.time_limit)
+        # The [solver] settings of shifts.toml reach the assignment (its own gap: assign_mip_gap).
+        assignment = assign_agents(result.shifts, agents, tz=tz, time_limit=time_limit or config.solver.time_limit,
+                                   mip_gap=config.solver.assign_mip_gap, threads=config.solver.threads)
     from scheduling.roster import export
 
     paths = (args.out, args.xlsx, args.coverage_out, args.violations_out)
@@ -171,11 +195,7 @@ def run(args: argparse.Namespace) -> int:
             cov = result.coverage
             cov.assign(ds=format_iso(cov["ds"])).to_csv(coverage_tmp, index=False)
         if violations_tmp is not None:
-            v = result.violations.copy()
-            for col in ("start", "end"):
-                if len(v):
-                    v[col] = format_iso(v[col])
-            v.to_csv(violations_tmp, index=False)
+            _violations(result, assignment, tz).to_csv(violations_tmp, index=False)
         if assignment is not None and args.ics_dir:
             export.to_ics(assignment.roster, args.ics_dir, tz=tz)
 
@@ -190,6 +210,8 @@ def run(args: argparse.Namespace) -> int:
               f"{len(assignment.violations)} rule violation(s)")
         for detail in assignment.violations.get("detail", pd.Series(dtype=str)).head(10):
             print(f"  {detail}")
+        for note in assignment.notes:
+            print(f"  {note}")
     written = [args.out] + [p for p in (args.xlsx, args.coverage_out, args.violations_out) if p]
     print("wrote " + ", ".join(str(p) for p in written) + (f" and calendars in {args.ics_dir}" if args.ics_dir else "")
           + f" in {time.perf_counter() - started:.1f} s")

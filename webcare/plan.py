@@ -367,7 +367,8 @@ def run_plan(config: PlanConfig, out_dir: str | Path, *, workspace=None,
     if agents is not None:
         from scheduling.roster.assign import assign_agents
 
-        assignment = assign_agents(roster.shifts, agents, tz=config.tz, time_limit=config.time_limit)
+        assignment = assign_agents(roster.shifts, agents, tz=config.tz, time_limit=config.time_limit,
+                                   mip_gap=shifts_config.solver.assign_mip_gap, threads=shifts_config.solver.threads)
     stage("roster")
 
     say("simulating")

@@ -23,7 +23,9 @@ or at a shift's end) that must stay free. Horizons of more than ``decompose_week
 solved one week at a time, each week seeing the previous weeks' assignments (rest, consecutive
 days, fairness and weekend counts carry over) and looking ahead (:func:`_lookahead`): it leaves
 each agent the weekends and the next week's first day that their contract minimum in a later
-week cannot do without. Each week is solved in two stages on one HiGHS model
+week cannot do without, elastically (breaking it costs the minimum hours it protects, so a shift
+is never left open for it). The time limit covers the whole run, building included; a week
+without time left takes the greedy roster (``AssignmentResult.notes``). Each week is solved in two stages on one HiGHS model
 (:func:`_solve_staged`): the LP relaxation gives a bound, then the MILP, started from the greedy
 roster guided by the LP solution, stops at the first roster within ``mip_gap`` of that bound.
 When nothing is found in the time the greedy roster (:func:`greedy_assign`, which keeps every
@@ -31,7 +33,8 @@ hard rule) is kept, so a time limit always returns a roster; places still open a
 filled where the exact rules allow, and the final roster is checked by the independent
 :func:`~scheduling.roster.labour.check_roster`. A contract minimum not reached is explained:
 the week's demand is below the sum of the minimums, the agent cannot work enough that week at
-all, the weekend limit is used up, or none of these (the solver stopped first).
+all, the weekend limit is used up, the solver stopped at its time limit in that week, or else it
+could not be reached with whole shifts, rest and the other agents' needs.
 
 Each constraint family is one named function below (``fill_shifts``, ``rest_between_shifts``,
 ...), each with a one-line docstring; the tests check each on a tiny instance with a known optimum.
@@ -105,6 +108,8 @@ class AssignmentResult:
     ``infeasible-explained`` (violations non-empty) or ``greedy``. ``objective``/``bound``/``gap``:
     the solver's (summed over weeks when decomposed); ``lp_bound``: the LP relaxation of the whole
     horizon in one model when asked for (``lp_bound=True``). ``seconds``: wall time, building included.
+    ``parts``: per part (week) its status, objective, bound, stages and seconds. ``notes``: what
+    the time limit cut short (a week left to the greedy roster).
     """
 
     roster: pd.DataFrame
@@ -117,6 +122,7 @@ class AssignmentResult:
     lp_bound: float | None = None
     totals: pd.DataFrame | None = None
     parts: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,9 +340,11 @@ class _Data:
     relax: bool = False
     rest_only: set | None = None  # (agent, week) pairs with weekly-rest windows; None = all
     rest_model: str = "windows"  # "windows": exact 36 h windows; "days": two free days (compact, sufficient)
-    # Week-by-week look-ahead (:func:`_lookahead`): agent -> {"weekends": weekends kept for later
-    # weeks, "keep_free_after": ns instant before which this part's shifts must end their rest,
-    # "last_days": dates of which the agent may not work all (so the next part's first day stays open)}.
+    # Week-by-week look-ahead (:func:`_lookahead`, elastic in :func:`keep_later_weeks_workable`):
+    # agent -> {"weekends": weekends kept for later weeks, "weekend_hours": the minimum hours each
+    # protects, "keep_free_after": ns instant (the latest start on the next part's first day that
+    # reaches the minimum) before which this part's shifts should end their rest, "first_day_hours",
+    # "last_days": dates of which the agent should not work all, "last_days_hours"}.
     lookahead: dict = field(default_factory=dict)
 
 
@@ -660,12 +668,14 @@ def evening_and_weekend_limits(m: pyo.ConcreteModel, d: _Data) -> None:
             for j in js:
                 if weekend[j]:
                     per_week.setdefault(week[j], []).append(j)
-            rhs = limit - d.weekends_prior.get(a, 0) - d.lookahead.get(a, {}).get("weekends", 0)
-            if len(per_week) > rhs:
+            rhs = limit - d.weekends_prior.get(a, 0)
+            # Weekends kept for later weeks (look-ahead) are elastic: keep_later_weeks_workable.
+            if len(per_week) > rhs - d.lookahead.get(a, {}).get("weekends", 0):
                 for w, g in per_week.items():
                     wk_vars.append((a, w))
                     for j in g:
                         wk_index.append((a, w, j))
+            if len(per_week) > rhs:
                 caps.append((a, list(per_week), max(rhs, 0)))
     m.evenings = pyo.Constraint(range(len(eve_index)), rule=lambda m, k: pyo.quicksum(m.x[eve_index[k][0], j] for j in eve_index[k][1]) <= eve_index[k][2])
     m.works_weekend = pyo.Var(wk_vars, domain=pyo.UnitInterval if d.relax else pyo.Binary)
@@ -674,20 +684,50 @@ def evening_and_weekend_limits(m: pyo.ConcreteModel, d: _Data) -> None:
 
 
 def keep_later_weeks_workable(m: pyo.ConcreteModel, d: _Data) -> None:
-    """Week-by-week look-ahead: an agent whose contract minimum in the next part needs its first
-    day does not work all of the ``max_consecutive_days`` days before it (and no shift whose rest
-    runs into it, left out of the model's pairs); weekends a later part needs are kept by
-    :func:`evening_and_weekend_limits`. See :func:`_lookahead`."""
-    dates = d.slots["date"].to_dict()
-    index = []
+    """Week-by-week look-ahead (elastic, :func:`_lookahead`): an agent whose contract minimum in a
+    later part needs a weekend keeps it free of this part's weekends, and one whose minimum next
+    week needs its first day works no shift whose rest runs past the latest start there that still
+    reaches the minimum, nor all of the ``max_consecutive_days`` days before it. Each may be broken
+    at the price of the minimum hours it protects (``contract_shortfall_per_hour``), never more, so
+    a shift is never left open to keep a later minimum."""
+    dates, blocks, week = d.slots["date"].to_dict(), d.slots["block_ns"].to_dict(), d.slots["week"].to_dict()
+    weekend = d.slots["weekend"].to_dict()
+    agents = d.agents.set_index("agent")
+    index, price, capped = [], [], set()  # index: (agent, shifts, weekends, rhs, slack indices)
     for a, look in d.lookahead.items():
-        days = set(look.get("last_days") or ())
-        if not days or a not in d.by_agent:
+        if a not in d.by_agent:
             continue
-        js = tuple(j for j in d.by_agent[a] if dates[j] in days)
-        if len({dates[j] for j in js}) >= len(days):
-            index.append((a, js, len(days) - 1))
-    m.look_ahead = pyo.Constraint(range(len(index)), rule=lambda m, k: pyo.quicksum(m.x[index[k][0], j] for j in index[k][1]) <= index[k][2])
+        js = d.by_agent[a]
+        t = look.get("keep_free_after")
+        if t is not None:
+            late = tuple(j for j in js if blocks[j] > t)
+            if late:
+                price.append(look["first_day_hours"])
+                index.append((a, late, (), 0, (len(price) - 1,)))
+        days = set(look.get("last_days") or ())
+        if days:
+            near = tuple(j for j in js if dates[j] in days)
+            if len({dates[j] for j in near}) >= len(days):
+                price.append(look["last_days_hours"])
+                index.append((a, near, (), len(days) - 1, (len(price) - 1,)))
+        hours = look.get("weekend_hours") or []
+        limit = agents.at[a, "max_weekends"]
+        if hours and limit is not None:
+            weeks = sorted({week[j] for j in js if weekend[j]})
+            rhs = limit - d.weekends_prior.get(a, 0) - len(hours)
+            if weeks and len(weeks) > rhs:
+                keys = tuple(range(len(price), len(price) + len(hours)))
+                price += list(hours)
+                capped.update(keys)  # one weekend each
+                index.append((a, (), tuple(weeks), max(rhs, 0), keys))
+    m.look_slack = pyo.Var(range(len(price)), domain=pyo.NonNegativeReals)
+    for key in capped:
+        m.look_slack[key].setub(1)
+    m.look_price = dict(enumerate(price))
+    m.look_ahead_keys = {k: index[k][4] for k in range(len(index))}
+    m.look_ahead = pyo.Constraint(range(len(index)), rule=lambda m, k: (
+        pyo.quicksum(m.x[index[k][0], j] for j in index[k][1]) + pyo.quicksum(m.works_weekend[index[k][0], w] for w in index[k][2])
+        - pyo.quicksum(m.look_slack[key] for key in index[k][4]) <= index[k][3]))
 
 
 def _week_days(horizon) -> dict:
@@ -711,10 +751,13 @@ def _capacity(slots: pd.DataFrame, mask: np.ndarray, agent, rules: LabourRules) 
 
 def _lookahead(slots: pd.DataFrame, base: dict, agents: pd.DataFrame, rules: LabourRules, horizon,
                later_weeks: list, part_dates: set) -> dict:
-    """What a part solved before ``later_weeks`` must leave each agent so that their contract
-    minimum stays reachable there (see :class:`_Data`): weekends (when the agent has a weekend
-    limit) for every later week whose minimum cannot be reached on weekdays alone, and the next
-    week's first day when the minimum cannot be reached without it."""
+    """What a part solved before ``later_weeks`` should leave each agent so that their contract
+    minimum stays reachable there (see :class:`_Data`), each with the hours of minimum it protects
+    (the price of not keeping it, :func:`keep_later_weeks_workable`): weekends (when the agent has a
+    weekend limit) for every later week whose minimum cannot be reached on weekdays alone, and the
+    next week's first day when the minimum cannot be reached without it: no shift whose rest runs
+    past the latest start on that day that still reaches the minimum, and (with a limit on
+    consecutive days) not all of the days before it."""
     out: dict = {}
     if not later_weeks:
         return out
@@ -723,26 +766,43 @@ def _lookahead(slots: pd.DataFrame, base: dict, agents: pd.DataFrame, rules: Lab
     start_ns = slots["start_ns"].to_numpy()
     for _, agent in agents.iterrows():
         a, mask, look = agent["agent"], base[agent["agent"]], {}
-        reserve = 0
+        weekend_hours = []
         for k, w in enumerate(later_weeks):
             need = contract_min_hours(agent, week_days.get(w, ()))
             if need <= 1e-9:
                 continue
             sel = mask & (week == w)
-            if agent["max_weekends"] is not None and _capacity(slots, sel & ~weekend, agent, rules) < need - 1e-6:
-                reserve += 1
+            reachable = min(need, _capacity(slots, sel, agent, rules))
+            if agent["max_weekends"] is not None:
+                protected = reachable - _capacity(slots, sel & ~weekend, agent, rules)
+                if protected > 1e-6:
+                    weekend_hours.append(protected)
             if k == 0:
                 first_date = min(week_days[w])
                 first = sel & (dates == first_date)
-                if first.any() and _capacity(slots, sel & ~first, agent, rules) < need - 1e-6:
-                    look["keep_free_after"] = int(start_ns[first].min())
+                without = _capacity(slots, sel & ~first, agent, rules)
+                if first.any() and without < need - 1e-6:
+                    # The latest start on the first day that still reaches the minimum (else the
+                    # earliest, which reaches the most).
+                    starts = sorted(set(start_ns[first].tolist()), reverse=True)
+                    keep = starts[-1]
+                    for t in starts:
+                        if _capacity(slots, sel & ~(first & (start_ns < t)), agent, rules) >= need - 1e-6:
+                            keep = t
+                            break
+                    protected = min(need, _capacity(slots, sel & ~(first & (start_ns < keep)), agent, rules)) - without
+                    if protected > 1e-6:
+                        look["keep_free_after"] = int(keep)
+                        look["first_day_hours"] = protected
                     limit = rules.max_consecutive_days
-                    if limit is not None and rules.max_shifts_per_day == 1:
+                    if limit is not None and rules.max_shifts_per_day == 1 and reachable - without > 1e-6:
                         days = [first_date - dt.timedelta(days=i) for i in range(1, limit + 1)]
                         if all(x in part_dates for x in days):
                             look["last_days"] = days
-        if reserve:
-            look["weekends"] = reserve
+                            look["last_days_hours"] = reachable - without
+        if weekend_hours:
+            look["weekends"] = len(weekend_hours)
+            look["weekend_hours"] = sorted(weekend_hours)
         if look:
             out[a] = look
     return out
@@ -819,6 +879,7 @@ def objective(m: pyo.ConcreteModel, d: _Data) -> None:
             per_pair[(a, j)] = w.preference * misses[k] + w.cost * cost
     terms = [w.unfilled_per_hour * paid[j] * m.unfilled[j] for j in d.slots.index]
     terms += [w.contract_shortfall_per_hour * m.short[k] for k in m.short]
+    terms += [w.contract_shortfall_per_hour * m.look_price[k] * m.look_slack[k] for k in m.look_slack]
     for block in m.component_objects(pyo.Block, descend_into=False):
         if block.local_name.startswith("weekly_rest"):
             terms += [w.weekly_rest_missing * block.missing[k] for k in block.missing]
@@ -866,7 +927,7 @@ def _solve(m: pyo.ConcreteModel, solver: str, time_limit: float | None, mip_gap:
             opt.highs_options = {"threads": threads} if threads else {}
         opt.config.warmstart = warm
         opt.config.mip_gap = mip_gap
-        opt.config.time_limit = None if time_limit is None else max(float(time_limit), 1.0)
+        opt.config.time_limit = None if time_limit is None else max(float(time_limit), 0.01)
         res = opt.solve(m)
         found = res.best_feasible_objective is not None
         if found:
@@ -906,7 +967,7 @@ def _solve_staged(m: pyo.ConcreteModel, d: _Data, solver: str, time_limit: float
     stages = []
 
     def left(share: float = 1.0) -> float | None:
-        return None if time_limit is None else max((time_limit - (time.perf_counter() - clock)) * share, 1.0)
+        return None if time_limit is None else max((time_limit - (time.perf_counter() - clock)) * share, 0.01)
 
     if solver not in ("highs", "appsi_highs"):
         _start_from(m, d, greedy())
@@ -924,11 +985,21 @@ def _solve_staged(m: pyo.ConcreteModel, d: _Data, solver: str, time_limit: float
     if lp_bound is not None:
         # A start guided by the LP (the greedy gives each place to the agent the LP gives most of
         # it); then stop as soon as a roster within mip_gap of the LP bound is found.
-        _start_from(m, d, greedy({p: m.x[p].value or 0.0 for p in d.pairs}))
+        start = greedy({p: m.x[p].value or 0.0 for p in d.pairs})
+        _start_from(m, d, start)
+        guided = pyo.value(m.objective)
+        plain = greedy()  # the plain greedy roster when it is better (the LP's guide can leave a place open)
+        _start_from(m, d, plain)
+        if pyo.value(m.objective) < guided - 1e-6:
+            start = plain
+        else:
+            _start_from(m, d, start)
         stages.append({"stage": "lp-guided start", "objective": pyo.value(m.objective), "seconds": time.perf_counter() - clock})
         opt.highs_options["objective_target"] = lp_bound + mip_gap * abs(lp_bound)
     else:
-        _start_from(m, d, greedy())
+        start = greedy()
+        _start_from(m, d, start)
+    start_objective = pyo.value(m.objective)
     full = _solve(m, solver, left(), mip_gap, threads, opt, warm=True)
     if opt is not None:
         opt.highs_options["objective_target"] = -math.inf
@@ -936,12 +1007,15 @@ def _solve_staged(m: pyo.ConcreteModel, d: _Data, solver: str, time_limit: float
         full["status"] = "optimal"
     stages.append({"stage": "mip", "status": full["status"], "objective": full["objective"], "bound": full["bound"],
                    "seconds": time.perf_counter() - clock})
-    if not full["found"]:  # nothing within the time: the greedy roster, so a roster is always returned
-        _start_from(m, d, greedy())
-        return {"found": True, "status": "time_limit", "objective": pyo.value(m.objective), "bound": lp_bound,
-                "opt": opt, "stages": stages + [{"stage": "greedy", "objective": pyo.value(m.objective)}]}
     if lp_bound is not None and full["bound"] is not None:
         full["bound"] = max(full["bound"], lp_bound)
+    if not full["found"] or full["objective"] > start_objective + 1e-6:
+        # Nothing within the time, or worse than the start HiGHS was given (it stopped before taking
+        # it): the greedy start, so a roster is always returned and never worse than the greedy one.
+        _start_from(m, d, start)
+        bound = full["bound"] if full["found"] and full["bound"] is not None else lp_bound
+        return {"found": True, "status": "time_limit", "objective": pyo.value(m.objective), "bound": bound,
+                "opt": opt, "stages": stages + [{"stage": "greedy", "objective": pyo.value(m.objective)}]}
     return full | {"stages": stages}
 
 
@@ -1030,6 +1104,18 @@ def _start_from(m: pyo.ConcreteModel, d: _Data, chosen: set) -> None:
             var[k].set_value(0)
             body = pyo.value(con[k].body)
             var[k].set_value(max(pyo.value(con[k].lower) - body, 0.0))
+    if hasattr(m, "look_ahead"):  # elastic look-ahead: the cheapest slack that covers each excess
+        for key in m.look_slack:
+            m.look_slack[key].set_value(0)
+        for k in m.look_ahead:
+            con = m.look_ahead[k]
+            excess = pyo.value(con.body) - pyo.value(con.upper)
+            for key in sorted(m.look_ahead_keys[k], key=lambda key: m.look_price[key]):
+                if excess <= 1e-9:
+                    break
+                step = excess if m.look_slack[key].ub is None else min(excess, m.look_slack[key].ub)
+                m.look_slack[key].set_value(step)
+                excess -= step
     if hasattr(m, "fair"):
         for k in m.fair:
             m.over_share[k].set_value(0)
@@ -1042,9 +1128,6 @@ def _make_data(slots, agents, rules, weights, tz, prior, horizon, fair_prior, fa
     pairs, by_agent, by_slot = [], {}, {}
     for _, agent in agents.iterrows():
         ok = _eligible(slots, agent, rules, prior, tz, None if base is None else base[agent["agent"]])
-        keep_free = (lookahead or {}).get(agent["agent"], {}).get("keep_free_after")
-        if keep_free is not None:  # look-ahead: this part's shifts must leave the next part's first day open
-            ok &= slots["block_ns"].to_numpy() <= keep_free
         js = [int(j) for j in np.flatnonzero(ok)]
         js = [int(slots.index[j]) for j in js]
         if js:
@@ -1148,17 +1231,24 @@ def assign_agents(shifts: pd.DataFrame, agents: pd.DataFrame, rules: LabourRules
     prior_frame = _prior_frame(prior, rules, tz)
     if len(slots) == 0:
         roster = _empty_roster(tz)
-        return AssignmentResult(roster, check_roster(roster, agents, rules, shifts=frame, prior=prior, tz=tz),
-                                "optimal", 0.0, 0.0, 0.0, time.perf_counter() - clock, totals=_totals(roster, agents, rules, tz))
+        violations = check_roster(roster, agents, rules, shifts=frame, prior=prior, tz=tz)
+        return AssignmentResult(roster, violations, "infeasible-explained" if len(violations) else "optimal", 0.0, 0.0, 0.0,
+                                time.perf_counter() - clock, totals=_totals(roster, agents, rules, tz))
     horizon = (slots["date"].min(), slots["date"].max())
     weeks = sorted(set(slots["week"]))
     parts = [weeks] if decompose_weeks == 0 or len(weeks) <= decompose_weeks else [weeks[i:i + 1] for i in range(len(weeks))]
+    # The time limit covers the whole run: each part gets an equal share of what is left (model
+    # building included), and a little is kept for the final repair and check. A part that has no
+    # time left for a model takes the greedy roster (said in ``notes`` and the part's status).
     deadline = None if time_limit is None else clock + float(time_limit)
-    rosters, part_info = [], []
+    reserve = 0.0 if time_limit is None else min(0.5 * float(time_limit), 0.02 * len(agents) + 0.5)
+    rosters, part_info, notes = [], [], []
     part_roster = None
     objective_sum, bound_sum, any_limit = 0.0, 0.0, False
     base_all = {a["agent"]: _base_eligible(slots, a, rules, tz) for _, a in agents.iterrows()}
     for k, part in enumerate(parts):
+        part_clock = time.perf_counter()
+        part_deadline = None if deadline is None else part_clock + (deadline - reserve - part_clock) / (len(parts) - k)
         in_part = slots["week"].isin(part).to_numpy()
         part_slots = slots[in_part].reset_index(drop=True)
         base = {a: mask[in_part] for a, mask in base_all.items()}
@@ -1167,6 +1257,19 @@ def assign_agents(shifts: pd.DataFrame, agents: pd.DataFrame, rules: LabourRules
         earlier = pd.concat([prior_frame] + [_prior_frame(_prior_roster_frame(r), rules, tz) for r in rosters if len(r)], ignore_index=True) \
             if rosters else prior_frame
         fair_prior, fair_total, weekends_prior = _fair_counts(pd.concat(rosters, ignore_index=True) if rosters else None, rules, tz, horizon)
+        greedy = lambda guide=None: set(_greedy_pairs(part_slots, agents, rules, earlier, tz, weekends_prior, base, lookahead, guide))  # noqa: E731
+        info = {"weeks": part, "look_ahead_agents": len(lookahead), "seconds": None}
+        # Building the model takes time too: without enough left for it, the greedy roster.
+        building_guess = 1e-4 * len(part_slots) * len(agents) / 4
+        if part_deadline is not None and part_deadline - time.perf_counter() < building_guess + 0.2:
+            part_roster = _roster_rows(part_slots, sorted(greedy()), agents)
+            objective_sum, bound_sum, any_limit = math.nan, math.nan, True
+            notes.append(f"time limit: no time left to solve {', '.join(part)}; its roster is the greedy one")
+            part_info.append(info | {"status": "greedy (time limit)", "objective": None, "bound": None, "stages": None,
+                                     "rounds": 0, "rest_agent_weeks": None, "variables": 0, "constraints": 0,
+                                     "seconds": time.perf_counter() - part_clock})
+            rosters.append(part_roster)
+            continue
         data = _make_data(part_slots, agents, rules, weights, tz, earlier, horizon, fair_prior, fair_total, weekends_prior,
                           base=base, lookahead=lookahead)
         data.rest_model = rest_model
@@ -1174,13 +1277,14 @@ def assign_agents(shifts: pd.DataFrame, agents: pd.DataFrame, rules: LabourRules
         data.rest_only = set() if lazy_rest else None
         model = build_model(data)
         opt, rounds = None, 0
-        greedy = lambda guide=None: set(_greedy_pairs(part_slots, agents, rules, earlier, tz, weekends_prior, base, lookahead, guide))  # noqa: E731
         chosen = None
-        part_deadline = None if deadline is None else time.perf_counter() + max((deadline - time.perf_counter()) / (len(parts) - k), 1.0)
+        outcome = {"found": False, "status": "time_limit", "objective": None, "bound": None, "stages": None}
         while True:
-            left = None if part_deadline is None else max(part_deadline - time.perf_counter(), 1.0)
+            left = None if part_deadline is None else part_deadline - time.perf_counter()
+            if left is not None and left < 0.05:
+                break  # building used the part's time: the greedy roster below
             if left is not None and lazy_rest and rounds + 1 < max_rounds:
-                left = max(left / 2, 1.0)  # keep time for the rounds that may follow
+                left = left / 2  # keep time for the rounds that may follow
             if rounds == 0 and staged:
                 outcome = _solve_staged(model, data, solver, left, mip_gap, threads, greedy)
             else:
@@ -1209,17 +1313,30 @@ def assign_agents(shifts: pd.DataFrame, agents: pd.DataFrame, rules: LabourRules
             # No roster within the time: keep the greedy one for this part, so a roster is always returned.
             part_roster = _roster_rows(part_slots, sorted(chosen if chosen is not None else greedy()), agents)
             objective_sum, bound_sum = math.nan, math.nan
+            if rounds == 0:
+                outcome["status"] = "greedy (time limit)"
+                notes.append(f"time limit: building the model of {', '.join(part)} used its share of the time; "
+                             "its roster is the greedy one")
         any_limit |= outcome["status"] != "optimal"
-        part_info.append({"weeks": part, "status": outcome["status"], "objective": outcome["objective"], "bound": outcome["bound"],
-                          "stages": outcome.get("stages"), "look_ahead_agents": len(lookahead), "rounds": rounds, "rest_agent_weeks": None if data.rest_only is None else len(data.rest_only),
-                          "variables": len(data.pairs), "constraints": sum(1 for _ in model.component_data_objects(pyo.Constraint, active=True))})
+        part_info.append(info | {"status": outcome["status"], "objective": outcome["objective"], "bound": outcome["bound"],
+                                 "stages": outcome.get("stages"), "rounds": rounds,
+                                 "rest_agent_weeks": None if data.rest_only is None else len(data.rest_only),
+                                 "variables": len(data.pairs),
+                                 "constraints": sum(1 for _ in model.component_data_objects(pyo.Constraint, active=True)),
+                                 "seconds": time.perf_counter() - part_clock})
         rosters.append(part_roster)
     roster = _finish_roster(pd.concat([r for r in rosters if len(r)], ignore_index=True) if any(len(r) for r in rosters) else None, tz)
-    roster = _repair(roster, slots, agents, rules, tz, prior_frame)
-    roster = _lift_minimums(roster, slots, agents, rules, tz, prior_frame, horizon)
+    # The local repair steps stop at the time limit (keeping time for the check and explanations).
+    repair_by = None if deadline is None else deadline - 0.5 * reserve
+    cut: list = []
+    roster = _repair(roster, slots, agents, rules, tz, prior_frame, repair_by, cut)
+    roster = _lift_minimums(roster, slots, agents, rules, tz, prior_frame, horizon, repair_by, cut)
+    if cut:
+        notes.append(f"time limit: the final repair ({', '.join(dict.fromkeys(cut))}) was cut short")
     violations = check_roster(roster, agents, rules, shifts=frame, prior=prior, horizon=horizon, tz=tz)
     violations = _explain_unfilled(violations, slots, roster, agents, rules, tz, prior_frame)
-    violations = _explain_short(violations, slots, roster, agents, rules, tz, horizon, base_all)
+    week_status = {w: info["status"] for info in part_info for w in info["weeks"]}
+    violations = _explain_short(violations, slots, roster, agents, rules, tz, horizon, base_all, week_status)
     lp = _lp_bound(slots, agents, rules, weights, tz, prior_frame, horizon, rest_model, solver, threads) if lp_bound else None
     gap = None
     if math.isfinite(objective_sum) and math.isfinite(bound_sum):
@@ -1227,7 +1344,7 @@ def assign_agents(shifts: pd.DataFrame, agents: pd.DataFrame, rules: LabourRules
     status = "infeasible-explained" if len(violations) else ("time_limit" if any_limit else "optimal")
     return AssignmentResult(roster, violations, status, objective_sum if math.isfinite(objective_sum) else None,
                             bound_sum if math.isfinite(bound_sum) else None, gap, time.perf_counter() - clock, lp,
-                            _totals(roster, agents, rules, tz), part_info)
+                            _totals(roster, agents, rules, tz), part_info, notes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1248,9 +1365,10 @@ def _totals(roster: pd.DataFrame, agents: pd.DataFrame, rules: LabourRules, tz: 
 
 
 def _repair(roster: pd.DataFrame, slots: pd.DataFrame, agents: pd.DataFrame, rules: LabourRules, tz: str,
-            prior: pd.DataFrame) -> pd.DataFrame:
+            prior: pd.DataFrame, deadline: float | None = None, cut: list | None = None) -> pd.DataFrame:
     """Fill places the model left open where the exact rules allow it (the model's weekly-rest
-    family is a sufficient condition, stricter than the law): agent by agent, least loaded first."""
+    family is a sufficient condition, stricter than the law): agent by agent, least loaded first;
+    it stops at ``deadline`` (a ``time.perf_counter()`` instant), noting so in ``cut``."""
     worked = _shift_counts(roster)
     missing = [(j, int(s["count"]) - worked.get(_slot_key(s), 0)) for j, s in slots.iterrows()
                if not s["breaches"] and int(s["count"]) > worked.get(_slot_key(s), 0)]
@@ -1259,6 +1377,10 @@ def _repair(roster: pd.DataFrame, slots: pd.DataFrame, agents: pd.DataFrame, rul
     agent_rows = [r for _, r in agents.iterrows()]
     added = []
     for j, n in missing:
+        if deadline is not None and time.perf_counter() > deadline:
+            if cut is not None:
+                cut.append("filling open places")
+            break
         s = slots.loc[j]
         for _ in range(n):
             current = pd.concat([roster] + [pd.DataFrame(added)], ignore_index=True) if added else roster
@@ -1282,9 +1404,10 @@ def _repair(roster: pd.DataFrame, slots: pd.DataFrame, agents: pd.DataFrame, rul
 
 
 def _lift_minimums(roster: pd.DataFrame, slots: pd.DataFrame, agents: pd.DataFrame, rules: LabourRules, tz: str,
-                   prior: pd.DataFrame, horizon) -> pd.DataFrame:
+                   prior: pd.DataFrame, horizon, deadline: float | None = None, cut: list | None = None) -> pd.DataFrame:
     """Move shifts to agents below their contract minimum from agents who stay at or above theirs,
-    where the exact rules allow it (a last local step after the week-by-week solve)."""
+    where the exact rules allow it (a last local step after the week-by-week solve; it stops at
+    ``deadline``, a ``time.perf_counter()`` instant, noting so in ``cut``)."""
     if len(roster) == 0:
         return roster
     rows = {r["agent"]: r for _, r in agents.iterrows()}
@@ -1301,12 +1424,21 @@ def _lift_minimums(roster: pd.DataFrame, slots: pd.DataFrame, agents: pd.DataFra
             paid = roster[roster["_week"] == week].groupby(roster["agent"].astype(str))["hours"].sum().to_dict()
             need = {a: contract_min_hours(r, week_days) for a, r in rows.items()}
             short = sorted((a for a in rows if paid.get(a, 0.0) < need[a] - 1e-6), key=lambda a: paid.get(a, 0.0) - need[a])
+            if short and deadline is not None and time.perf_counter() > deadline:
+                if cut is not None:
+                    cut.append("lifting agents below their minimum")
+                break
             moved = False
             for a in short:
                 agent = rows[a]
                 mine = roster[roster["agent"].astype(str) == a]
+                mine_facts = shift_facts(mine, rules, tz) if len(mine) else None
                 donors = roster[(roster["_week"] == week) & (roster["agent"].astype(str) != a)]
                 for k, shift in donors.iterrows():
+                    if deadline is not None and time.perf_counter() > deadline:
+                        if cut is not None:
+                            cut.append("lifting agents below their minimum")
+                        break
                     b = str(shift["agent"])
                     if paid.get(b, 0.0) - shift["hours"] < need[b] - 1e-6:
                         continue
@@ -1318,7 +1450,6 @@ def _lift_minimums(roster: pd.DataFrame, slots: pd.DataFrame, agents: pd.DataFra
                         continue
                     if s["paid_hours"] > agent["max_hours_week"] + 1e-9 or ((mine["start"] == s["start"]) & (mine["end"] == s["end"])).any():
                         continue
-                    mine_facts = shift_facts(mine, rules, tz) if len(mine) else None
                     if _why_busy(agent, s, mine if len(mine) else None, mine_facts, rules, prior) is None:
                         replacement = _roster_rows(slots.loc[[j]], [(a, j)], agents).assign(_week=week)
                         roster = pd.concat([roster.drop(index=k), replacement], ignore_index=True)
@@ -1387,11 +1518,13 @@ def _explain_unfilled(violations: pd.DataFrame, slots: pd.DataFrame, roster: pd.
 
 
 def _explain_short(violations: pd.DataFrame, slots: pd.DataFrame, roster: pd.DataFrame, agents: pd.DataFrame,
-                   rules: LabourRules, tz: str, horizon, base: dict) -> pd.DataFrame:
+                   rules: LabourRules, tz: str, horizon, base: dict, week_status: dict | None = None) -> pd.DataFrame:
     """Add to each contract minimum not reached why: the week's demand is below the sum of the
     contract minimums, the agent cannot work enough hours that week at all (skills, days off,
-    leave, availability), the weekend limit is used up while only weekend shifts are left, or
-    none of these (the instance allows it; the solver stopped first)."""
+    leave, availability), the weekend limit is used up while only weekend shifts are left, the
+    solver stopped at its time limit in that week (``week_status``: week -> the status of the part
+    that solved it), or else the minimum could not be reached with whole shifts, rest and the
+    other agents' needs (a solved part; the minimum is then not proven reachable)."""
     mask = violations["rule"] == "contract_min_hours"
     if not mask.any():
         return violations
@@ -1423,10 +1556,15 @@ def _explain_short(violations: pd.DataFrame, slots: pd.DataFrame, roster: pd.Dat
             why = f"the agent can work at most {cap:.1f} h of the shifts of {w} at all (skills, days off, leave, availability)"
         elif (agent["max_weekends"] is not None and len(weekend_weeks.get(agent["agent"], set()) - {w}) >= agent["max_weekends"]
               and _capacity(slots, sel & ~slots["weekend"].to_numpy(bool), agent, rules) < need - 1e-6):
-            why = (f"only weekend shifts can reach it, and the limit of {agent['max_weekends']} weekends is used in "
+            n = int(agent["max_weekends"])
+            why = (f"only weekend shifts can reach it, and the limit of {n} weekend{'' if n == 1 else 's'} is used in "
                    + ", ".join(sorted(weekend_weeks[agent["agent"]] - {w})))
+        elif (week_status or {}).get(w, "optimal") != "optimal":
+            why = (f"the solver stopped at its time limit in {w} ({(week_status or {})[w]}) before reaching it; "
+                   "a longer time limit may")
         else:
-            why = "the instance allows it: the solver stopped first (time limit) or the week-by-week solve missed it"
+            why = ("it could not be reached with whole shifts, rest and the other agents' needs "
+                   f"({w} was solved to the gap; it cannot be proven reachable)")
         violations.iat[i, violations.columns.get_loc("detail")] = f"{v['detail']}; {why}"
     return violations
 
@@ -1520,13 +1658,10 @@ def _greedy_pairs(slots: pd.DataFrame, agents: pd.DataFrame, rules: LabourRules,
     agent_rows = {r["agent"]: r for _, r in agents.iterrows()}
     eligible = {a: _eligible(slots, r, rules, prior_frame, tz, None if base is None else base[a]) for a, r in agent_rows.items()}
     lookahead = lookahead or {}
-    for a, look in lookahead.items():
-        if a in eligible and look.get("keep_free_after") is not None:
-            eligible[a] = eligible[a] & (slots["block_ns"].to_numpy() <= look["keep_free_after"])
     last_block = {a: -(2**62) for a in agent_rows}
     week_paid, week_work, day_count, evenings, weekend_weeks = {}, {}, {}, {}, {}
     for a in agent_rows:
-        n = (weekends_prior or {}).get(a, 0) + lookahead.get(a, {}).get("weekends", 0)
+        n = (weekends_prior or {}).get(a, 0)
         if n:
             weekend_weeks[a] = {f"prior-{i}" for i in range(int(n))}
     # Weekly rest, chronologically exact: per agent and week, the end of the last shift and
@@ -1576,21 +1711,29 @@ def _greedy_pairs(slots: pd.DataFrame, agents: pd.DataFrame, rules: LabourRules,
                         run, day = run + 1, day - dt.timedelta(days=1)
                     if run > rules.max_consecutive_days:
                         continue
-                last_days = lookahead.get(a, {}).get("last_days")
+                # The look-ahead (elastic in the model): prefer agents who keep what a later week needs.
+                look = lookahead.get(a, {})
+                breaks = 0
+                if look.get("keep_free_after") is not None and s["block_ns"] > look["keep_free_after"]:
+                    breaks += 1
+                last_days = look.get("last_days")
                 if last_days and s["date"] in last_days and all(x in worked_days[a] for x in last_days if x != s["date"]):
-                    continue  # the next part's first day must stay open
+                    breaks += 1
                 if s["evening"] and agent["max_evenings_week"] is not None and evenings.get((a, week), 0) >= agent["max_evenings_week"]:
                     continue
                 if s["weekend"] and agent["max_weekends"] is not None:
                     weeks = weekend_weeks.get(a, set())
                     if week not in weeks and len(weeks) >= agent["max_weekends"]:
                         continue
+                    if week not in weeks and len(weeks) + look.get("weekends", 0) >= agent["max_weekends"]:
+                        breaks += 1
                 if need is not None and (a, week) not in secured:
                     if s["start_ns"] - last_end.get((a, week), w0) < need and w1 - s["end_ns"] < need:
                         continue  # this shift would leave no room for the weekly rest
                 key = (-(agent["min_hours_week"] - paid), -(agent["max_hours_week"] - paid), a)
                 if guide is not None:  # an LP solution's value of this assignment first
                     key = (-round(guide.get((a, j), 0.0), 3),) + key
+                key = (breaks,) + key  # before all: an agent who keeps the look-ahead
                 if best_key is None or key < best_key:
                     best, best_key = a, key
             if best is None:

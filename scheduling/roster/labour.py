@@ -616,9 +616,10 @@ def check_roster(roster: pd.DataFrame, agents: pd.DataFrame, rules: LabourRules 
             if agent_id not in by_id:
                 continue
             out.extend(_check_agent(frame.loc[idx], facts.loc[idx], start_l[idx], end_l[idx], by_id[agent_id], rules, horizon, tz))
-    # Agents without any shift in the horizon still have a contract minimum.
+    # Agents without any shift in the horizon still have a contract minimum (agents with shifts,
+    # prior ones included, were checked above: every week of the horizon, so skip them here).
     if horizon is not None:
-        worked = set(frame.loc[~frame["is_prior"], "agent"]) if len(frame) else set()
+        worked = set(frame["agent"]) if len(frame) else set()
         weeks: dict = {}
         for i in range((horizon[1] - horizon[0]).days + 1):
             day = horizon[0] + dt.timedelta(days=i)

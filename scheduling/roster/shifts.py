@@ -146,11 +146,14 @@ class Penalties:
 @dataclass(frozen=True)
 class SolverSettings:
     """Which solver (any name Pyomo's SolverFactory knows; default HiGHS through highspy),
-    the time limit [s], the relative MIP gap at which to stop, and threads."""
+    the time limit [s], the relative MIP gap at which to stop the shift roster, the one at which
+    each week of the named assignment stops (``assign_mip_gap``; its LP bound is looser, and a
+    tenth of a percent there costs minutes), and threads."""
 
     name: str = "highs"
     time_limit: float = 60.0
     mip_gap: float = 0.001
+    assign_mip_gap: float = 0.01
     threads: int | None = None
 
 
@@ -475,7 +478,7 @@ def shifts_from_dict(data: dict, source: str = "shifts.toml") -> RosterConfig:
     where = _Where(source, "[solver]")
     if not isinstance(raw_solver, dict):
         raise where.error(None, "must be a table")
-    _check_keys(raw_solver, {"name", "time_limit", "mip_gap", "threads"}, where)
+    _check_keys(raw_solver, {"name", "time_limit", "mip_gap", "assign_mip_gap", "threads"}, where)
     name = raw_solver.get("name", "highs")
     if not isinstance(name, str) or not name.strip():
         raise where.error("name", "must be a solver name such as \"highs\", \"appsi_highs\", \"cbc\"")
@@ -486,6 +489,7 @@ def shifts_from_dict(data: dict, source: str = "shifts.toml") -> RosterConfig:
         name=name.strip(),
         time_limit=_number(limit, where, "time_limit", minimum=0.001),
         mip_gap=_number(raw_solver.get("mip_gap", 0.001), where, "mip_gap"),
+        assign_mip_gap=_number(raw_solver.get("assign_mip_gap", 0.01), where, "assign_mip_gap"),
         threads=_number(raw_solver.get("threads"), where, "threads", minimum=1, integer=True, allow_none=True),
     )
 
