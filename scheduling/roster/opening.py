@@ -22,7 +22,7 @@ import pandas as pd
 from scheduling.opening_hours import DAY_NAMES, Window
 from scheduling.roster.shifts import parse_days
 
-__all__ = ["candidate_windows", "frontier", "optimise_opening", "parse_opening_candidates"]
+__all__ = ["candidate_windows", "frontier", "optimise_opening", "parse_opening_candidates", "planning_requirement"]
 
 
 def parse_opening_candidates(text: str) -> dict[int, list]:
@@ -99,30 +99,31 @@ def _volume_frame(arrivals) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _by_search(config, arrivals, target, opening, opening_candidates, **kwargs) -> dict:
-    """One frontier point by the planning route: the cheapest candidate opening hours by the
-    capacity model (:func:`scheduling.opening_search.search_opening_hours`), the required
-    staffing with its variability margin, and the cheapest roster covering it in whole heads."""
+def planning_requirement(arrivals, target, opening=None, opening_candidates=None):
+    """The planning route's opening hours and staffing requirement (as ``webcare plan``): the
+    candidate hours needing the fewest productive agent-hours while every day reaches the target
+    (:func:`scheduling.opening_search.search_opening_hours`; or the fixed ``opening``, always
+    open when neither is given), and the backlog model's requirement for them with its
+    variability margin, channels pooled. Returns ``(hours, requirement table, "")``, or
+    ``(None, None, reason)`` when no candidate (or the fixed hours) can reach the target."""
     from scheduling.opening_hours import OpeningHours
     from scheduling.opening_search import search_opening_hours
     from scheduling.requirements import requirements
-    from scheduling.roster.solve import solve_roster
 
     frame = _volume_frame(arrivals)
-    hours = opening if opening is not None else (None if opening_candidates else OpeningHours.always())
     if opening_candidates:
         found = search_opening_hours(frame, target, opening_candidates)
         if found.best is None:
-            return {"status": "unreachable", "explanation": found.explanation}
+            return None, None, found.explanation
         hours = found.best
-    elif isinstance(hours, str):
-        hours = OpeningHours.from_text(hours)
+    elif opening is None:
+        hours = OpeningHours.always()
+    else:
+        hours = OpeningHours.from_text(opening) if isinstance(opening, str) else opening
     req = requirements(frame.assign(channel="all"), target, hours, combine=True)
     if not all(req.reachable.values()):
-        return {"status": "unreachable", "explanation": " ".join(req.explanations.values())}
-    result = solve_roster(config, requirements=req.table[["ds", "agents_required", "volume"]], target=target,
-                          opening=hours, **kwargs)
-    return {"result": result, "opening": str(hours)}
+        return None, None, " ".join(req.explanations.values())
+    return hours, req.table, ""
 
 
 def frontier(config, arrivals, target, targets, *, opening=None, opening_candidates=None, method: str = "search",
@@ -175,13 +176,15 @@ def frontier(config, arrivals, target, targets, *, opening=None, opening_candida
             raise ValueError(f"frontier targets are fractions in (0, 1]; got {value}")
         point = replace(target, target=value)
         if method == "search":
-            found = _by_search(config, arrivals, point, opening, opening_candidates, **kwargs)
-            if "result" not in found:
+            hours, table, reason = planning_requirement(arrivals, point, opening, opening_candidates)
+            if hours is None:
                 rows.append({"target": value, "cost": np.nan, "sl_reached": np.nan, "lowest_day": np.nan,
-                             "opening": "", "status": found["status"], "gap": np.nan, "violations": 0,
-                             "seconds": np.nan, "explanation": found["explanation"]})
+                             "opening": "", "status": "unreachable", "gap": np.nan, "violations": 0,
+                             "seconds": np.nan, "explanation": reason})
                 continue
-            result, opening_text = found["result"], found["opening"]
+            result = solve_roster(config, requirements=table[["ds", "agents_required", "volume"]], target=point,
+                                  opening=hours, **kwargs)
+            opening_text = str(hours)
         else:
             result = solve_roster(config, arrivals=arrivals, target=point, opening=opening,
                                   opening_candidates=opening_candidates, **kwargs)

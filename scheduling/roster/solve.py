@@ -587,29 +587,15 @@ def _planning_start(config, problem: RosterProblem, m, arrivals, target, opening
     own search then ends far from the optimum; started from this roster it can only improve on
     it. Returns ``id(var) -> value`` for the shift and break-placement counts, or None when the
     route has no answer (the target is out of reach of every candidate)."""
-    from scheduling.opening_hours import OpeningHours
-    from scheduling.opening_search import search_opening_hours
-    from scheduling.requirements import requirements as capacity
     from scheduling.roster._highs import solve_with_highs
+    from scheduling.roster.opening import planning_requirement
 
     try:
-        frame = arrivals.rename(columns={"yhat": "volume"}) if isinstance(arrivals, pd.DataFrame) else \
-            pd.DataFrame({"ds": arrivals.index, "volume": np.asarray(arrivals, dtype=float)})
-        frame = frame.groupby("ds", as_index=False)["volume"].sum()
-        hours = opening
-        if problem.opening_choices is not None:
-            found = search_opening_hours(frame, target, opening_candidates)
-            if found.best is None:
-                return None
-            hours = found.best
-        elif hours is None:
-            hours = OpeningHours.always()
-        elif isinstance(hours, str):
-            hours = OpeningHours.from_text(hours)
-        req = capacity(frame.assign(channel="all"), target, hours, combine=True)
-        if not all(req.reachable.values()):
+        hours, table, _reason = planning_requirement(arrivals, target, opening,
+                                                     opening_candidates if problem.opening_choices is not None else None)
+        if hours is None:
             return None
-        sub = prepare(config, requirements=req.table[["ds", "agents_required"]], target=target, opening=hours,
+        sub = prepare(config, requirements=table[["ds", "agents_required"]], target=target, opening=hours,
                       min_staff=problem.min_staff, shrinkage=shrinkage)
     except (ValueError, KeyError, IndexError):  # the route has no answer here: the MILP starts on its own
         return None
