@@ -89,7 +89,7 @@ def search_opening_hours(volume: pd.DataFrame, target: ServiceTarget, candidates
         result = requirements(team.assign(channel="all"), target, hours)
         ok = bool(result.reachable.get("all", False))
         table = result.table
-        step_h = _step_hours(team["ds"])
+        step_h = _step_hours(table["ds"])
         rows.append({
             "opening": _text(groups, choice),
             "open_hours": sum(w.minutes for day in weekly for w in day) / 60,

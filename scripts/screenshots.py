@@ -28,15 +28,16 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--disable-dev-shm-usage"]
 
-# (url path, file name, a text that shows once the page has drawn, an optional button to press first)
+# (url path, file name, a text that shows once the page has drawn, an optional button to press
+# first, an optional text shown while the button's work runs: waited on until it is gone)
 PAGES = [
-    ("", "data", "Days that stand out", None),
-    ("forecast", "forecast", "Backtest: how each model did", "Make the forecast"),
-    ("staffing", "staffing", "SL ceiling per day", None),
-    ("opening-hours", "opening_hours", "Messages arriving while closed", None),
-    ("scenarios", "scenarios", "Service level per ISO week", None),
-    ("kpis", "kpis", "Per day", None),
-    ("roster", "roster", "Roster for", "Optimise the roster"),
+    ("", "data", "Days that stand out", None, None),
+    ("forecast", "forecast", "Backtest: how each model did", "Make the forecast", None),
+    ("staffing", "staffing", "SL ceiling per day", None, None),
+    ("opening-hours", "opening_hours", "Messages arriving while closed", "Compute the frontier", "Optimising"),
+    ("scenarios", "scenarios", "Service level per ISO week", None, None),
+    ("kpis", "kpis", "Per day", None, None),
+    ("roster", "roster", "Roster for", "Optimise the roster", None),
 ]
 
 
@@ -86,6 +87,7 @@ def serve(workspace: Path, timeout: float = 120):
 def shoot(url: str, out_dir: Path, pages=PAGES, timeout_ms: int = 240_000, width: int = 1400) -> dict[str, str]:
     """Visit every page in one Chromium, press its button if any, wait for its marker text, save a
     full-page PNG; returns each page's visible text."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -94,11 +96,17 @@ def shoot(url: str, out_dir: Path, pages=PAGES, timeout_ms: int = 240_000, width
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": width, "height": 1000})
-            for path, name, marker, button in pages:
+            for path, name, marker, button, working in pages:
                 page.goto(f"{url}/{path}", wait_until="domcontentloaded")
                 if button:
                     page.get_by_role("button", name=button).first.click(timeout=timeout_ms)
                 page.get_by_text(marker, exact=False).first.wait_for(timeout=timeout_ms)
+                if working:  # it may come and go before we look: wait a little for it, then for it to go
+                    try:
+                        page.get_by_text(working, exact=False).first.wait_for(timeout=5_000)
+                    except PlaywrightTimeout:
+                        pass
+                    page.get_by_text(working, exact=False).first.wait_for(state="hidden", timeout=timeout_ms)
                 wait_until_idle(page, timeout_ms)
                 page.wait_for_timeout(1500)  # let the charts finish drawing
                 # Streamlit scrolls inside its main block: grow the window to the content's height

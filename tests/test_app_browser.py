@@ -27,8 +27,9 @@ def test_every_page_renders_in_a_real_browser(tmp_path):
     with shots.serve(workspace) as url:
         # no scenarios are saved in the tiny workspace: wait for the comparison's heading instead; the
         # roster page is opened but not optimised here (the optimiser's run is tested by AppTest)
-        special = {"scenarios": ("Compare scenarios", None), "roster": ("Shift templates", None)}
-        pages = [(path, name, *special.get(name, (marker, button))) for path, name, marker, button in shots.PAGES]
+        special = {"scenarios": ("Compare scenarios", None, None), "roster": ("Shift templates", None, None)}
+        pages = [(path, name, *special.get(name, (marker, button, working)))
+                 for path, name, marker, button, working in shots.PAGES]
         texts = shots.shoot(url, out, pages)
     assert {"data", "forecast", "staffing", "opening_hours", "scenarios", "kpis", "roster"} <= set(texts)
     for name, text in texts.items():
@@ -38,6 +39,7 @@ def test_every_page_renders_in_a_real_browser(tmp_path):
     assert "Backtest: how each model did" in texts["forecast"]  # shown once "Make the forecast" has run
     assert "Required agents per quarter-hour" in texts["staffing"]
     assert "Backlog at opening" in texts["opening_hours"]
+    assert "Optimising" not in texts["opening_hours"]  # the frontier ("Compute the frontier") has finished
     assert "Save at least one scenario" in texts["scenarios"]
     assert "Open messages (max)" in texts["kpis"]
     assert "Optimise the roster" in texts["roster"] and "Agents" in texts["roster"]

@@ -12,8 +12,11 @@ Stages:
 2. **forecast**: ``auto`` (or a named model) fitted on the last ``history_weeks``; the horizon
    runs to the end of the last ISO week rostered.
 3. **opening hours** (when candidates are given): every combination of the candidate windows
-   planned with the capacity model; the cheapest that reaches the target on every day
-   (:func:`scheduling.opening_search.search_opening_hours`).
+   planned with the capacity model (:func:`scheduling.opening_search.search_opening_hours`); of
+   those that reach the target on every day, the ``OPENING_ALTERNATIVES`` needing the fewest
+   productive agent-hours are rostered (stages 4 and 5) and the one with the cheapest roster is
+   chosen: agent-hours are not money (whole shifts, premiums, a smaller morning peak after a
+   longer day).
 4. **capacity**: required productive agents per 15 minutes for the (chosen) opening hours, all
    channels as one team, with the variability margin (``scheduling.requirements``).
 5. **roster**: the cheapest shifts covering the requirement (``scheduling.roster``), assigned to
@@ -44,6 +47,7 @@ from webcare.workspace import REPO_ROOT
 
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 # every file and folder a plan may write; a rerun into the same folder removes the ones it did not write
+OPENING_ALTERNATIVES = 4  # candidate opening hours rostered (fewest agent-hours first); the cheapest roster wins
 PLAN_FILES = ("forecast.csv", "backtest.csv", "opening_hours.csv", "requirements.csv", "shifts.csv", "shifts.xlsx",
               "coverage.csv", "violations.csv", "roster.csv", "roster.xlsx", "calendars", "simulation.csv",
               "summary.json", "summary.txt")
@@ -272,7 +276,7 @@ def run_plan(config: PlanConfig, out_dir: str | Path, *, workspace=None,
     """Run the chain and write its files into ``out_dir`` (see the module docstring)."""
     from forecast.backtest import AutoForecaster
     from forecast.models import get_forecaster
-    from scheduling.opening_hours import open_fraction, parse_opening_hours
+    from scheduling.opening_hours import OpeningHours, open_fraction, parse_opening_hours
     from scheduling.requirements import ServiceTarget, interval_of, requirements
     from scheduling.roster import export
     from scheduling.roster.coverage import staffing_from_shifts
@@ -340,29 +344,45 @@ def run_plan(config: PlanConfig, out_dir: str | Path, *, workspace=None,
     team_volume = volume.groupby("ds", as_index=False)["volume"].sum()
     stage("forecast")
 
-    opening = fixed_opening
+    options = [(None, fixed_opening)]  # (the search table's text, hours)
     proposed = None
     if candidates is not None:
         say("choosing opening hours")
         proposed = search_opening_hours(team_volume, target, candidates)
         if proposed.best is None:
             raise PlanError(proposed.explanation)
-        opening = proposed.best
+        # the combinations needing the fewest agent-hours; the roster decides between them (money)
+        reachable = proposed.table[proposed.table["reachable"]].sort_values(["productive_hours", "open_hours"],
+                                                                            kind="stable")
+        options = [(text, OpeningHours.from_text(text)) for text in reachable["opening"].head(OPENING_ALTERNATIVES)]
         stage("opening hours")
 
     say("required staffing")
-    req = requirements(volume, target, opening, combine=True)
-    unreachable = [c for c, ok in req.reachable.items() if not ok]
-    if unreachable:
-        raise PlanError(f"the target cannot be reached: {req.explanations[unreachable[0]]}")
-    table = req.table
+    tables = []
+    for _text, hours in options:
+        req = requirements(volume, target, hours, combine=True)
+        unreachable = [c for c, ok in req.reachable.items() if not ok]
+        if unreachable:
+            raise PlanError(f"the target cannot be reached: {req.explanations[unreachable[0]]}")
+        tables.append(req.table)
     stage("capacity")
 
     say("rostering")
-    roster = solve_roster(shifts_config, requirements=table[["ds", "agents_required", "volume"]], target=target,
-                          opening=opening, shrinkage=config.shrinkage, time_limit=config.time_limit)
-    if roster.status == "error":
+    best = None
+    for (text, hours), table in zip(options, tables):
+        roster = solve_roster(shifts_config, requirements=table[["ds", "agents_required", "volume"]], target=target,
+                              opening=hours, shrinkage=config.shrinkage, time_limit=config.time_limit)
+        if roster.status == "error":
+            continue
+        if proposed is not None:
+            proposed.table.loc[proposed.table["opening"] == text, "roster_cost"] = float(roster.cost_split["roster"])
+        if best is None or roster.objective < best[0].objective - 1e-9:
+            best = (roster, hours, table, text)
+    if best is None:
         raise PlanError("no roster was found: " + " ".join(roster.explanation))
+    roster, opening, table, chosen = best
+    if proposed is not None:
+        proposed.table["chosen"] = proposed.table["opening"] == chosen
     assignment = None
     if agents is not None:
         from scheduling.roster.assign import assign_agents
