@@ -22,7 +22,8 @@ import pandas as pd
 from scheduling.opening_hours import DAY_NAMES, Window
 from scheduling.roster.shifts import parse_days
 
-__all__ = ["candidate_windows", "frontier", "optimise_opening", "parse_opening_candidates", "planning_requirement"]
+__all__ = ["candidate_windows", "frontier", "optimise_opening", "parse_opening_candidates", "planning_requirement",
+           "cheapest_roster"]
 
 
 def parse_opening_candidates(text: str) -> dict[int, list]:
@@ -129,12 +130,12 @@ def planning_requirement(arrivals, target, opening=None, opening_candidates=None
 FRONTIER_ALTERNATIVES = 4  # candidate combinations rostered per frontier point (fewest agent-hours first)
 
 
-def _cheapest_roster(config, arrivals, target, opening, opening_candidates, **kwargs):
+def cheapest_roster(config, arrivals, target, opening, opening_candidates, **kwargs):
     """One frontier point by the planning route, choosing the opening hours by roster cost: the
     ``FRONTIER_ALTERNATIVES`` reachable candidate combinations that need the fewest productive
     agent-hours are each rostered and the cheapest roster is kept (agent-hours are not money: a
     longer day with a smaller morning peak can cost less in whole shifts and premiums). Returns
-    ``(result, hours, "")`` or ``(None, None, reason)``."""
+    ``(result, hours, requirement table, "")`` or ``(None, None, None, reason)``.""" 
     from scheduling.opening_hours import OpeningHours
     from scheduling.opening_search import search_opening_hours
     from scheduling.requirements import requirements
@@ -143,13 +144,13 @@ def _cheapest_roster(config, arrivals, target, opening, opening_candidates, **kw
     if not opening_candidates:
         hours, table, reason = planning_requirement(arrivals, target, opening)
         if hours is None:
-            return None, None, reason
+            return None, None, None, reason
         options = [(hours, table)]
     else:
         frame = _volume_frame(arrivals)
         found = search_opening_hours(frame, target, opening_candidates)
         if found.best is None:
-            return None, None, found.explanation
+            return None, None, None, found.explanation
         ok = found.table[found.table["reachable"]].sort_values(["productive_hours", "open_hours"], kind="stable")
         options = []
         for text in ok["opening"].head(FRONTIER_ALTERNATIVES):
@@ -162,10 +163,10 @@ def _cheapest_roster(config, arrivals, target, opening, opening_candidates, **kw
         if result.status == "error":
             continue
         if best is None or result.objective < best[0].objective - 1e-9:
-            best = (result, hours)
+            best = (result, hours, table)
     if best is None:
-        return None, None, "no roster was found for any of the candidate opening hours; raise the time limit"
-    return best[0], best[1], ""
+        return None, None, None, "no roster was found for any of the candidate opening hours; raise the time limit"
+    return best[0], best[1], best[2], ""
 
 
 def frontier(config, arrivals, target, targets, *, opening=None, opening_candidates=None, method: str = "search",
@@ -218,7 +219,8 @@ def frontier(config, arrivals, target, targets, *, opening=None, opening_candida
             raise ValueError(f"frontier targets are fractions in (0, 1]; got {value}")
         point = replace(target, target=value)
         if method == "search":
-            result, hours, reason = _cheapest_roster(config, arrivals, point, opening, opening_candidates, **kwargs)
+            result, hours, _table, reason = cheapest_roster(config, arrivals, point, opening, opening_candidates,
+                                                             **kwargs)
             if result is None:
                 rows.append({"target": value, "cost": np.nan, "sl_reached": np.nan, "lowest_day": np.nan,
                              "opening": "", "status": "unreachable", "gap": np.nan, "violations": 0,

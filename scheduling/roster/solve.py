@@ -581,19 +581,19 @@ def solve_roster(config: RosterConfig, *, requirements=None, arrivals=None, targ
 def _planning_start(config, problem: RosterProblem, m, arrivals, target, opening, opening_candidates, shrinkage,
                     seconds: float, mip_gap: float) -> dict | None:
     """A first roster for the backlog MILP by the planning route (as ``webcare plan``): the
-    candidate opening hours needing the fewest agent-hours (:mod:`scheduling.opening_search`), the
-    capacity model's requirement with its variability margin, and the cheapest roster covering it
-    in whole heads. The backlog MILP's LP bound is weak on a week of 15-minute intervals and its
+    capacity model's requirement with its variability margin for the candidate opening hours
+    whose whole-head roster is cheapest (:func:`scheduling.roster.opening.cheapest_roster`). The backlog MILP's LP bound is weak on a week of 15-minute intervals and its
     own search then ends far from the optimum; started from this roster it can only improve on
     it. Returns ``id(var) -> value`` for the shift and break-placement counts, or None when the
     route has no answer (the target is out of reach of every candidate)."""
     from scheduling.roster._highs import solve_with_highs
-    from scheduling.roster.opening import planning_requirement
+    from scheduling.roster.opening import cheapest_roster
 
     try:
-        hours, table, _reason = planning_requirement(arrivals, target, opening,
-                                                     opening_candidates if problem.opening_choices is not None else None)
-        if hours is None:
+        route, hours, table, _reason = cheapest_roster(
+            config, arrivals, target, opening, opening_candidates if problem.opening_choices is not None else None,
+            min_staff=problem.min_staff, shrinkage=shrinkage, time_limit=seconds, mip_gap=mip_gap)
+        if route is None:
             return None
         sub = prepare(config, requirements=table[["ds", "agents_required"]], target=target, opening=hours,
                       min_staff=problem.min_staff, shrinkage=shrinkage)
@@ -601,6 +601,8 @@ def _planning_start(config, problem: RosterProblem, m, arrivals, target, opening
         return None
     if len(sub.candidates) != len(problem.candidates) or not sub.grid.equals(problem.grid):
         return None
+    # solved once more for its variables' values (a RosterResult keeps the roster, not the model):
+    # well under a second on a week
     ms = build_model(sub)
     run = solve_with_highs(ms, seconds, mip_gap)
     if not run["loaded"]:
