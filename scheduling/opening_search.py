@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 
 from scheduling import backlog as fluid
-from scheduling.opening_hours import DAY_NAMES, OpeningHours, open_fraction
+from scheduling.opening_hours import DAY_NAMES, OpeningHours, open_fraction, parse_opening_hours
 from scheduling.requirements import ServiceTarget, requirements
 
 MAX_COMBINATIONS = 729
+ALTERNATIVES = 4  # combinations rostered by the plan and the frontier (fewest agent-hours first)
 
 
 @dataclass
@@ -41,6 +42,13 @@ class OpeningSearch:
     table: pd.DataFrame
     best: OpeningHours | None
     explanation: str
+
+    def alternatives(self, k: int = ALTERNATIVES) -> list[tuple[str, OpeningHours]]:
+        """The ``k`` combinations that reach the target needing the fewest productive agent-hours
+        (then the fewest open hours), as (text of ``table["opening"]``, OpeningHours): the ones
+        worth rostering, since agent-hours are not money (whole shifts, premiums)."""
+        reachable = self.table[self.table["reachable"]].sort_values(["productive_hours", "open_hours"], kind="stable")
+        return [(text, parse_opening_hours(text)) for text in reachable["opening"].head(int(k))]
 
 
 def _groups(candidates: dict[int, list]) -> list[tuple[tuple[int, ...], list]]:

@@ -13,8 +13,8 @@ Stages:
    runs to the end of the last ISO week rostered.
 3. **opening hours** (when candidates are given): every combination of the candidate windows
    planned with the capacity model (:func:`scheduling.opening_search.search_opening_hours`); of
-   those that reach the target on every day, the ``OPENING_ALTERNATIVES`` needing the fewest
-   productive agent-hours are rostered (stages 4 and 5) and the one with the cheapest roster is
+   those that reach the target on every day, the ``ALTERNATIVES`` (4) needing the fewest
+   productive agent-hours (``OpeningSearch.alternatives``) are rostered (stages 4 and 5) and the one with the cheapest roster is
    chosen: agent-hours are not money (whole shifts, premiums, a smaller morning peak after a
    longer day).
 4. **capacity**: required productive agents per 15 minutes for the (chosen) opening hours, all
@@ -47,7 +47,6 @@ from webcare.workspace import REPO_ROOT
 
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
 # every file and folder a plan may write; a rerun into the same folder removes the ones it did not write
-OPENING_ALTERNATIVES = 4  # candidate opening hours rostered (fewest agent-hours first); the cheapest roster wins
 PLAN_FILES = ("forecast.csv", "backtest.csv", "opening_hours.csv", "requirements.csv", "shifts.csv", "shifts.xlsx",
               "coverage.csv", "violations.csv", "roster.csv", "roster.xlsx", "calendars", "simulation.csv",
               "summary.json", "summary.txt")
@@ -276,7 +275,7 @@ def run_plan(config: PlanConfig, out_dir: str | Path, *, workspace=None,
     """Run the chain and write its files into ``out_dir`` (see the module docstring)."""
     from forecast.backtest import AutoForecaster
     from forecast.models import get_forecaster
-    from scheduling.opening_hours import OpeningHours, open_fraction, parse_opening_hours
+    from scheduling.opening_hours import open_fraction, parse_opening_hours
     from scheduling.requirements import ServiceTarget, interval_of, requirements
     from scheduling.roster import export
     from scheduling.roster.coverage import staffing_from_shifts
@@ -351,10 +350,7 @@ def run_plan(config: PlanConfig, out_dir: str | Path, *, workspace=None,
         proposed = search_opening_hours(team_volume, target, candidates)
         if proposed.best is None:
             raise PlanError(proposed.explanation)
-        # the combinations needing the fewest agent-hours; the roster decides between them (money)
-        reachable = proposed.table[proposed.table["reachable"]].sort_values(["productive_hours", "open_hours"],
-                                                                            kind="stable")
-        options = [(text, OpeningHours.from_text(text)) for text in reachable["opening"].head(OPENING_ALTERNATIVES)]
+        options = proposed.alternatives()  # fewest agent-hours first; the roster decides between them (money)
         stage("opening hours")
 
     say("required staffing")

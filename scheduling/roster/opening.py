@@ -22,8 +22,7 @@ import pandas as pd
 from scheduling.opening_hours import DAY_NAMES, Window
 from scheduling.roster.shifts import parse_days
 
-__all__ = ["candidate_windows", "frontier", "optimise_opening", "parse_opening_candidates", "planning_requirement",
-           "cheapest_roster"]
+__all__ = ["candidate_windows", "cheapest_roster", "frontier", "optimise_opening", "parse_opening_candidates"]
 
 
 def parse_opening_candidates(text: str) -> dict[int, list]:
@@ -100,70 +99,37 @@ def _volume_frame(arrivals) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def planning_requirement(arrivals, target, opening=None, opening_candidates=None):
-    """The planning route's opening hours and staffing requirement (as ``webcare plan``): the
-    candidate hours needing the fewest productive agent-hours while every day reaches the target
-    (:func:`scheduling.opening_search.search_opening_hours`; or the fixed ``opening``, always
-    open when neither is given), and the backlog model's requirement for them with its
-    variability margin, channels pooled. Returns ``(hours, requirement table, "")``, or
-    ``(None, None, reason)`` when no candidate (or the fixed hours) can reach the target."""
-    from scheduling.opening_hours import OpeningHours
+def cheapest_roster(config, arrivals, target, opening, opening_candidates, **kwargs):
+    """The planning route (as ``webcare plan``), choosing the opening hours by roster cost: with
+    candidates, the :meth:`~scheduling.opening_search.OpeningSearch.alternatives` that reach the
+    target needing the fewest productive agent-hours (:func:`search_opening_hours`); otherwise the
+    fixed ``opening`` (always open when None). For each, the backlog model's requirement with its
+    variability margin (channels pooled) and the cheapest roster covering it in whole heads; the
+    cheapest roster is kept (agent-hours are not money: a longer day with a smaller morning peak
+    can cost less in whole shifts and premiums). Returns ``(result, hours, requirement table, "")``
+    or ``(None, None, None, reason)``."""
+    from scheduling.opening_hours import _as_opening_hours
     from scheduling.opening_search import search_opening_hours
     from scheduling.requirements import requirements
+    from scheduling.roster.solve import solve_roster
 
     frame = _volume_frame(arrivals)
     if opening_candidates:
         found = search_opening_hours(frame, target, opening_candidates)
         if found.best is None:
-            return None, None, found.explanation
-        hours = found.best
-    elif opening is None:
-        hours = OpeningHours.always()
-    else:
-        hours = OpeningHours.from_text(opening) if isinstance(opening, str) else opening
-    req = requirements(frame.assign(channel="all"), target, hours, combine=True)
-    if not all(req.reachable.values()):
-        return None, None, " ".join(req.explanations.values())
-    return hours, req.table, ""
-
-
-FRONTIER_ALTERNATIVES = 4  # candidate combinations rostered per frontier point (fewest agent-hours first)
-
-
-def cheapest_roster(config, arrivals, target, opening, opening_candidates, **kwargs):
-    """One frontier point by the planning route, choosing the opening hours by roster cost: the
-    ``FRONTIER_ALTERNATIVES`` reachable candidate combinations that need the fewest productive
-    agent-hours are each rostered and the cheapest roster is kept (agent-hours are not money: a
-    longer day with a smaller morning peak can cost less in whole shifts and premiums). Returns
-    ``(result, hours, requirement table, "")`` or ``(None, None, None, reason)``.""" 
-    from scheduling.opening_hours import OpeningHours
-    from scheduling.opening_search import search_opening_hours
-    from scheduling.requirements import requirements
-    from scheduling.roster.solve import solve_roster
-
-    if not opening_candidates:
-        hours, table, reason = planning_requirement(arrivals, target, opening)
-        if hours is None:
-            return None, None, None, reason
-        options = [(hours, table)]
-    else:
-        frame = _volume_frame(arrivals)
-        found = search_opening_hours(frame, target, opening_candidates)
-        if found.best is None:
             return None, None, None, found.explanation
-        ok = found.table[found.table["reachable"]].sort_values(["productive_hours", "open_hours"], kind="stable")
-        options = []
-        for text in ok["opening"].head(FRONTIER_ALTERNATIVES):
-            hours = OpeningHours.from_text(text)
-            options.append((hours, requirements(frame.assign(channel="all"), target, hours, combine=True).table))
+        choices = [hours for _text, hours in found.alternatives()]
+    else:
+        choices = [_as_opening_hours(opening)]
     best = None
-    for hours, table in options:
-        result = solve_roster(config, requirements=table[["ds", "agents_required", "volume"]], target=target,
+    for hours in choices:
+        req = requirements(frame.assign(channel="all"), target, hours, combine=True)
+        if not all(req.reachable.values()):  # fixed hours only: the search keeps reachable ones
+            return None, None, None, " ".join(req.explanations.values())
+        result = solve_roster(config, requirements=req.table[["ds", "agents_required", "volume"]], target=target,
                               opening=hours, **kwargs)
-        if result.status == "error":
-            continue
-        if best is None or result.objective < best[0].objective - 1e-9:
-            best = (result, hours, table)
+        if result.status != "error" and (best is None or result.objective < best[0].objective - 1e-9):
+            best = (result, hours, req.table)
     if best is None:
         return None, None, None, "no roster was found for any of the candidate opening hours; raise the time limit"
     return best[0], best[1], best[2], ""
